@@ -1,0 +1,41 @@
+# skywatch: the two commands of the README (`make demo`, `make test`) set everything up themselves.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.skywatch-installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck pytest venv lock clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else "skywatch needs Python 3.11; .venv has %d.%d (remove .venv, set PYTHON=python3.11)" % v)'
+	$(PIP) install -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/skywatch demo --out demo-output --overwrite
+
+lint: $(STAMP)
+	$(BIN)/ruff check skywatch tests benchmarks aoi
+	$(BIN)/ruff format --check skywatch tests benchmarks aoi
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+# Regenerate the pins after changing dependencies in pyproject.toml (run in a fresh .venv).
+lock: $(STAMP)
+	$(PIP) install -e '.[models,sentinelhub,earthengine,planetary-computer,dev]' hatchling editables
+	$(BIN)/python -m pip freeze --exclude-editable --exclude skywatch > requirements.lock
+
+clean:
+	rm -rf demo-output .pytest_cache .mypy_cache .ruff_cache

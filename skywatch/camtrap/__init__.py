@@ -1,0 +1,1 @@
+"""Camera-trap records: Camtrap DP reading, effort, independent events, presence surfaces."""

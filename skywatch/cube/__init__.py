@@ -1,0 +1,1 @@
+"""Pure xarray in, xarray out: masks, indices (composites arrive with the imagery issue)."""

@@ -1,0 +1,1 @@
+"""Disturbance detectors: spectral baselines now; TorchGeo models arrive with the detection issue."""

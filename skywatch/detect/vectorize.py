@@ -1,0 +1,52 @@
+"""Raster masks to vector features (pure: arrays in, shapely geometries out)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import networkx as nx
+import numpy as np
+from affine import Affine
+from rasterio import features
+from scipy import ndimage
+from shapely.geometry import LineString, MultiPolygon, Polygon, shape
+from shapely.ops import unary_union
+
+__all__ = ["centreline", "components"]
+
+
+def components(mask: np.ndarray, transform: Affine) -> Iterator[tuple[np.ndarray, Polygon | MultiPolygon]]:
+    """Each 8-connected component of ``mask`` as (its pixel mask, its polygon in map coordinates)."""
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
+    if n == 0:
+        return
+    shapes: dict[int, list[Polygon]] = {}
+    for geom, value in features.shapes(labels.astype(np.int32), mask=labels > 0, transform=transform,
+                                       connectivity=8):
+        shapes.setdefault(int(value), []).append(shape(geom))
+    for label in range(1, n + 1):
+        poly = unary_union(shapes[label])
+        yield labels == label, poly
+
+
+def centreline(skeleton: np.ndarray, transform: Affine) -> LineString | None:
+    """The longest path through a one-pixel skeleton, as a LineString in map coordinates (None if < 2 px)."""
+    rows, cols = np.nonzero(skeleton)
+    if len(rows) < 2:
+        return None
+    index = {(r, c): i for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True))}
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(rows)))
+    for (r, c), i in index.items():
+        for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            j = index.get((r + dr, c + dc))
+            if j is not None:
+                graph.add_edge(i, j, weight=float(np.hypot(dr, dc)))
+    largest = max(nx.connected_components(graph), key=len)
+    sub = graph.subgraph(largest)
+    start = next(iter(largest))
+    far = max(nx.single_source_dijkstra_path_length(sub, start).items(), key=lambda kv: kv[1])[0]
+    dist, paths = nx.single_source_dijkstra(sub, far)
+    end = max(dist.items(), key=lambda kv: kv[1])[0]
+    coords = [transform * (cols[i] + 0.5, rows[i] + 0.5) for i in paths[end]]
+    return LineString(coords) if len(coords) >= 2 else None

@@ -1,0 +1,1 @@
+"""Fusion: incidents from detections, habitat risk from presence x threat."""

@@ -1,0 +1,1 @@
+"""Jobs: the orchestration that reads and writes (sample generation, the demo chain)."""

@@ -1,0 +1,257 @@
+"""`skywatch demo`: the whole chain on the SYNTHETIC sample, written atomically into one folder.
+
+sample (local STAC) -> odc-stac cube -> SCL mask -> spectral baselines (dNBR burn scars, Schroeder-style active
+fire, NDVI-drop clear-cuts, linear-feature roads) -> camera-trap presence -> habitat risk -> alerts GeoJSON,
+GeoPackage layers and COGs.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dask
+import geopandas as gpd
+import numpy as np
+import yaml
+from shapely.geometry import Point
+
+from skywatch.aoi import load_aoi
+from skywatch.camtrap.camtrapdp import read_camtrap_dp
+from skywatch.camtrap.presence import presence_surface, station_rates
+from skywatch.cube.indices import nbr, ndvi
+from skywatch.cube.mask import apply_mask, buffer_invalid
+from skywatch.detect.clearcut import bright_change, clearcut_baseline, forest_mask
+from skywatch.detect.fire import active_fire, burn_scar_baseline, dnbr_severity
+from skywatch.detect.roads import road_baseline
+from skywatch.errors import DataError
+from skywatch.fuse.incidents import Incident, incidents_from_masks
+from skywatch.fuse.risk import DEFAULT_THREATS, Threat, habitat_risk, threat_surface
+from skywatch.grid import TileGrid
+from skywatch.jobs.sample import COLLECTION, write_sample
+from skywatch.outputs.alerts import alerts_feature_collection, write_alerts
+from skywatch.outputs.atomic import atomic_dir
+from skywatch.outputs.cog import write_cog
+from skywatch.outputs.geopackage import write_geopackage
+from skywatch.sources.local import LocalSource
+from skywatch.sources.odc_load import load_cube
+
+__all__ = ["DemoConfig", "DemoResult", "load_demo_job", "run_demo"]
+
+BANDS = ("blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl")
+SPECIES_LAYERS = {"Panthera pardus orientalis": "leopard", "Panthera tigris altaica": "tiger"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoConfig:
+    """Parameters of the demo chain (``cli/jobs/demo.yaml`` holds the same keys)."""
+
+    seed: int = 42
+    cloud_buffer_px: int = 8
+    burn_dnbr_min: float = 0.10
+    burn_max_post_red: float = 0.07
+    clearcut_ndvi_drop: float = 0.3
+    clearcut_min_area_ha: float = 0.2
+    road_min_length_m: float = 300.0
+    presence_bandwidth_m: float = 1500.0
+    threats: dict[str, Threat] = field(default_factory=lambda: dict(DEFAULT_THREATS))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoResult:
+    """What the demo wrote and found."""
+
+    out: Path
+    incidents: list[Incident]
+    files: list[Path]
+    seconds: float
+    counts: dict[str, int]
+
+
+def load_demo_job(path: Path) -> DemoConfig:
+    """Read a demo job file (YAML, ``safe_load``); unknown keys and wrong types are errors.
+
+    Raises:
+        DataError: unreadable file, unknown key or wrong type.
+    """
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(f"cannot read job file {str(path)!r}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise DataError(f"job file {str(path)!r} must be a mapping of settings")
+    doc = dict(doc.get("demo", doc)) if isinstance(doc.get("demo", doc), dict) else {}
+    known = {f.name: f for f in fields(DemoConfig)}
+    unknown = sorted(set(doc) - set(known))
+    if unknown:
+        raise DataError(f"job file {str(path)!r}: unknown key(s) {unknown}; known: {sorted(known)}")
+    kwargs: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key == "threats":
+            if not isinstance(value, dict) or set(value) - set(DEFAULT_THREATS):
+                raise DataError(f"job file {str(path)!r}: threats must map {sorted(DEFAULT_THREATS)} to settings")
+            try:
+                kwargs[key] = {**DEFAULT_THREATS, **{k: Threat(**v) for k, v in value.items()}}
+            except TypeError as exc:
+                raise DataError(f"job file {str(path)!r}: threats: {exc}") from exc
+            continue
+        expected = int if key in {"seed", "cloud_buffer_px"} else float
+        if isinstance(value, bool) or not isinstance(value, int | float) or (expected is int and not isinstance(value, int)):
+            raise DataError(f"job file {str(path)!r}: {key} must be a {expected.__name__}, got {value!r}")
+        kwargs[key] = expected(value)
+    return DemoConfig(**kwargs)
+
+
+def run_demo(
+    out: Path, *, sample: Path | None = None, config: DemoConfig | None = None, overwrite: bool = False
+) -> DemoResult:
+    """Run the chain and write everything into ``out`` (replaced atomically when it exists and ``overwrite``).
+
+    Args:
+        out: Output folder.
+        sample: An existing sample pack; generated into ``out/sample`` when None.
+        config: Parameters (defaults: :class:`DemoConfig`).
+        overwrite: Replace ``out`` if it exists.
+
+    Raises:
+        OutputError: ``out`` exists without ``overwrite``.
+        SourceError: the sample's catalog or rasters cannot be read.
+    """
+    cfg = config or DemoConfig()
+    t0 = _time.perf_counter()
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        sample_dir = sample if sample is not None else write_sample(tmp / "sample", seed=cfg.seed)
+        incidents, files, counts = _chain(sample_dir, tmp, cfg)
+    files = [out / f.relative_to(tmp) for f in files]
+    return DemoResult(out=out, incidents=incidents, files=files, seconds=_time.perf_counter() - t0, counts=counts)
+
+
+def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident], list[Path], dict[str, int]]:
+    aoi = load_aoi(sample_dir / "aoi.geojson")
+    grid = TileGrid.for_aoi(aoi)
+    bounds = grid.bounds_for(aoi)
+    items = LocalSource(path=sample_dir).search(
+        bbox=aoi.bbox, start=date(1970, 1, 1), end=date(2100, 1, 1), collection=COLLECTION
+    )
+    if len(items) < 2:
+        raise DataError(f"the demo needs a before and an after scene; {str(sample_dir)!r} has {len(items)}")
+    before, after = items[0], items[-1]
+    synthetic = any(bool(it.properties.get("synthetic")) for it in items)
+    cube = apply_mask(load_cube([before, after], bands=BANDS, bounds=bounds, epsg=grid.epsg))
+    pre, post = cube.isel(time=0), cube.isel(time=1)
+    lazy = {
+        "ndvi_pre": ndvi(pre), "ndvi_post": ndvi(post), "nbr_pre": nbr(pre), "nbr_post": nbr(post),
+        "red_post": post["red"], "blue_post": post["blue"], "nir08_post": post["nir08"],
+        "swir16_post": post["swir16"], "swir22_post": post["swir22"], "swir16_pre": pre["swir16"],
+        "valid": pre["valid"] & post["valid"], "valid_post": post["valid"],
+    }
+    (arrays,) = dask.compute(lazy)
+    a = {k: np.asarray(v.values) for k, v in arrays.items()}
+    a["valid_post"] = buffer_invalid(a["valid_post"], cfg.cloud_buffer_px)
+    valid = buffer_invalid(a["valid"], cfg.cloud_buffer_px)
+    transform = cube.odc.geobox.affine
+    res = grid.resolution
+
+    burn, dnbr = burn_scar_baseline(a["nbr_pre"], a["nbr_post"], a["red_post"], valid,
+                                    dnbr_min=cfg.burn_dnbr_min, max_post_red=cfg.burn_max_post_red)
+    fire, unamb = active_fire(a["blue_post"], a["nir08_post"], a["swir16_post"], a["swir22_post"], a["valid_post"])
+    burn |= fire & valid  # a spreading front is part of the burned area
+    change = bright_change(a["ndvi_pre"], a["ndvi_post"], a["red_post"], valid, ndvi_drop=cfg.clearcut_ndvi_drop)
+    forest = forest_mask(a["ndvi_pre"], a["swir16_pre"])
+    clearcut = clearcut_baseline(change, forest, resolution=res, min_area_ha=cfg.clearcut_min_area_ha)
+    with np.errstate(invalid="ignore"):
+        vegetated = a["ndvi_pre"] >= 0.6
+        road_change = bright_change(a["ndvi_pre"], a["ndvi_post"], a["red_post"], valid, ndvi_drop=0.2)
+    road, skeleton = road_baseline(road_change & ~clearcut, vegetated, resolution=res,
+                                   min_length_m=cfg.road_min_length_m)
+    ndvi_drop = a["ndvi_pre"] - a["ndvi_post"]
+    detected = after.datetime.date() if after.datetime else date.today()
+    incidents = incidents_from_masks(
+        transform=transform, resolution=res, detected=detected, burn=burn, dnbr=dnbr, fire_active=fire,
+        fire_unambiguous=unamb, clearcut=clearcut, ndvi_drop=ndvi_drop, road=road, road_skeleton=skeleton,
+    )
+
+    tags = {"SKYWATCH_SYNTHETIC": "true"} if synthetic else {}
+    files: list[Path] = []
+    nodata = ~valid
+    fire_cls = np.where(burn, np.clip(dnbr_severity(np.nan_to_num(dnbr)).astype(np.int16) - 2, 2, 5), 1)
+    fire_cls = np.where(fire, 6, fire_cls).astype(np.uint8)
+    fire_cls[nodata] = 0
+    for name, arr in (("fire", fire_cls), ("clearcut", _classes(clearcut, nodata)), ("roads", _classes(road, nodata))):
+        files.append(write_cog(out / f"{name}.tif", arr, transform=transform, epsg=grid.epsg, nodata=0,
+                               tags={**tags, "SKYWATCH_CLASSES": _CLASS_DOC[name]}, categorical=True))
+
+    pkg = read_camtrap_dp(sample_dir / "camtrap")
+    presences = {}
+    station_tables = []
+    for species, short in SPECIES_LAYERS.items():
+        st = station_rates(pkg, species)
+        st["species"] = species
+        station_tables.append(st)
+        surf = presence_surface(st, transform=transform, shape=valid.shape, epsg=grid.epsg,
+                                bandwidth_m=cfg.presence_bandwidth_m)
+        presences[short] = surf
+        files.append(write_cog(out / f"presence_{short}.tif", surf, transform=transform, epsg=grid.epsg,
+                               nodata=float("nan"), tags={**tags, "SKYWATCH_UNITS": "events per 100 trap-days"}))
+    big_cats = np.nansum(np.stack(list(presences.values())), axis=0)
+    big_cats[np.all(np.isnan(np.stack(list(presences.values()))), axis=0)] = np.nan
+    threat = threat_surface({"fire": burn | fire, "clearcut": clearcut, "road": road}, resolution=res,
+                            threats=cfg.threats)
+    risk = habitat_risk(big_cats, threat)
+    files.append(write_cog(out / "habitat_risk.tif", risk, transform=transform, epsg=grid.epsg,
+                           nodata=float("nan"), tags={**tags, "SKYWATCH_UNITS": "0-1 relative risk"}))
+
+    collection = alerts_feature_collection(
+        incidents, epsg=grid.epsg, satellite=str(after.properties.get("platform", "sentinel-2")),
+        acq_time=after.datetime.strftime("%H%M") if after.datetime else "0000",
+        source_scenes=[before.id, after.id], method="baseline", synthetic=synthetic,
+    )
+    files.append(write_alerts(out / "alerts.geojson", collection))
+
+    crs = f"EPSG:{grid.epsg}"
+    det = gpd.GeoDataFrame(
+        [{"type": i.type, "acq_date": i.detected.isoformat(), "confidence": i.confidence,
+          "confidence_pct": i.confidence_pct, "area_ha": i.area_ha, "length_km": i.length_km,
+          "severity": i.severity or "", "geometry": i.geometry} for i in incidents] or None,
+        geometry="geometry" if incidents else None, crs=crs,
+    ) if incidents else gpd.GeoDataFrame({"type": [], "geometry": []}, geometry="geometry", crs=crs)
+    lines = [i for i in incidents if i.type == "road" and i.extra.get("centreline") is not None]
+    centre = gpd.GeoDataFrame(
+        {"length_km": [i.length_km for i in lines], "geometry": [i.extra["centreline"] for i in lines]},
+        geometry="geometry", crs=crs,
+    )
+    stations = station_tables[0][["locationID", "longitude", "latitude", "trap_days"]].copy()
+    for st in station_tables:
+        stations[f"events_{SPECIES_LAYERS[st['species'].iloc[0]]}"] = st["events"].to_numpy()
+    stations_gdf = gpd.GeoDataFrame(
+        stations, geometry=[Point(xy) for xy in zip(stations.longitude, stations.latitude, strict=True)],
+        crs="EPSG:4326",
+    ).to_crs(crs)
+    aoi_gdf = gpd.GeoDataFrame({"name": [aoi.name]}, geometry=[aoi.geometry], crs="EPSG:4326").to_crs(crs)
+    files.append(write_geopackage(out / "skywatch.gpkg", {
+        "aoi": aoi_gdf, "detections": det, "road_centrelines": centre, "camera_stations": stations_gdf,
+    }))
+    counts = {t: sum(1 for i in incidents if i.type == t) for t in ("fire_active", "burn_scar", "clearcut", "road")}
+    counts["stations"] = len(stations_gdf)
+    return incidents, files, counts
+
+
+_CLASS_DOC = {
+    "fire": "0 nodata, 1 unburned, 2 low, 3 moderate-low, 4 moderate-high, 5 high (dNBR, Key & Benson), 6 active fire",
+    "clearcut": "0 nodata, 1 no change, 2 clear-cut",
+    "roads": "0 nodata, 1 no change, 2 new road",
+}
+
+
+def _classes(mask: np.ndarray, nodata: np.ndarray) -> np.ndarray:
+    out = np.where(mask, 2, 1).astype(np.uint8)
+    out[nodata] = 0
+    return out
+
+
+def config_as_dict(cfg: DemoConfig) -> dict[str, Any]:
+    """``cfg`` as plain data (for manifests and the job file)."""
+    return asdict(cfg)

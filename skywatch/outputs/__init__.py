@@ -1,0 +1,1 @@
+"""Writers of what people open: COGs, alert GeoJSON, GeoPackage layers. Every writer is atomic."""

@@ -1,0 +1,95 @@
+"""Alert GeoJSON for fire teams: RFC 7946 (WGS84 lon/lat, no ``crs`` member, counter-clockwise exterior
+rings, 6 decimals ~ 0.1 m), FIRMS-style attribute names (REFERENCE.md), written atomically."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import shapely
+from pyproj import Transformer
+from shapely.geometry import mapping
+from shapely.geometry.polygon import orient
+
+from skywatch.fuse.incidents import LABELS, Incident, incident_id
+from skywatch.outputs.atomic import atomic_path
+
+__all__ = ["alerts_feature_collection", "write_alerts"]
+
+
+def _round(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return round(obj, 6)
+    if isinstance(obj, list | tuple):
+        return [_round(v) for v in obj]
+    return obj
+
+
+def alerts_feature_collection(
+    incidents: Sequence[Incident],
+    *,
+    epsg: int,
+    satellite: str,
+    acq_time: str,
+    source_scenes: Sequence[str],
+    method: str,
+    synthetic: bool = False,
+) -> dict[str, Any]:
+    """An RFC 7946 FeatureCollection, one feature per incident, sorted by type then ID."""
+    tr = Transformer.from_crs(epsg, 4326, always_xy=True)
+    features = []
+    for inc in incidents:
+        geom = shapely.transform(inc.geometry, lambda xy: _to_wgs(tr, xy))
+        if geom.geom_type in {"Polygon", "MultiPolygon"}:
+            geom = orient(geom, sign=1.0) if geom.geom_type == "Polygon" else shapely.MultiPolygon(
+                [orient(p, sign=1.0) for p in geom.geoms]
+            )
+        centroid = geom.centroid
+        props: dict[str, Any] = {
+            "id": incident_id(inc.type, inc.geometry, inc.detected),
+            "type": inc.type,
+            "acq_date": inc.detected.isoformat(),
+            "acq_time": acq_time,
+            "detected_at": f"{inc.detected.isoformat()}T{acq_time[:2]}:{acq_time[2:]}:00Z",
+            "satellite": satellite,
+            "confidence": inc.confidence,
+            "confidence_pct": inc.confidence_pct,
+            "area_ha": inc.area_ha,
+            "latitude": round(centroid.y, 6),
+            "longitude": round(centroid.x, 6),
+            "method": method,
+            "source_scenes": list(source_scenes),
+            "label_en": LABELS[inc.type]["en"],
+            "label_ru": LABELS[inc.type]["ru"],
+            "label_zh": LABELS[inc.type]["zh"],
+        }
+        if inc.length_km is not None:
+            props["length_km"] = inc.length_km
+        if inc.severity is not None:
+            props["severity"] = inc.severity
+        if synthetic:
+            props["synthetic"] = True
+        features.append({"type": "Feature", "id": props["id"], "properties": props,
+                         "geometry": _round(mapping(geom))})
+    features.sort(key=lambda f: (f["properties"]["type"], f["id"]))
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _to_wgs(tr: Transformer, xy: Any) -> Any:
+    x, y = tr.transform(xy[:, 0], xy[:, 1])
+    out = xy.copy()
+    out[:, 0], out[:, 1] = x, y
+    return out
+
+
+def write_alerts(path: Path, collection: dict[str, Any], *, overwrite: bool = True) -> Path:
+    """Write ``collection`` to ``path`` atomically.
+
+    Raises:
+        OutputError: exists without ``overwrite`` or not writable.
+    """
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(collection, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
