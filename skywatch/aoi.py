@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from skywatch.errors import AOIError
+from skywatch.geometry import reproject
 from skywatch.types import BBox
 
 __all__ = ["AOI", "builtin_aoi_dir", "list_builtin", "load_aoi", "mgrs_tiles", "utm_epsg"]
@@ -74,8 +75,7 @@ class AOI:
 
     def to_crs(self, epsg: int) -> BaseGeometry:
         """The geometry reprojected to ``EPSG:epsg``."""
-        tr = Transformer.from_crs(_WGS84, CRS.from_epsg(epsg), always_xy=True)
-        return shapely.transform(self.geometry, lambda xy: _apply(tr, xy))
+        return reproject(self.geometry, _WGS84, CRS.from_epsg(epsg))
 
     def to_geojson(self) -> dict[str, Any]:
         """A GeoJSON FeatureCollection with this AOI as its one feature."""
@@ -84,13 +84,6 @@ class AOI:
             "type": "FeatureCollection",
             "features": [{"type": "Feature", "properties": props, "geometry": mapping(self.geometry)}],
         }
-
-
-def _apply(tr: Transformer, xy: Any) -> Any:
-    x, y = tr.transform(xy[:, 0], xy[:, 1])
-    xy = xy.copy()
-    xy[:, 0], xy[:, 1] = x, y
-    return xy
 
 
 def utm_epsg(lon: float, lat: float) -> int:
@@ -110,8 +103,7 @@ def mgrs_tiles(geometry: BaseGeometry, epsg: int) -> list[str]:
     zones offset by 5); the tile footprint extends 109.8 km east and south of the square's upper-left corner.
     """
     zone = epsg % 100
-    tr = Transformer.from_crs(_WGS84, CRS.from_epsg(epsg), always_xy=True)
-    utm = shapely.transform(geometry, lambda xy: _apply(tr, xy))
+    utm = reproject(geometry, _WGS84, CRS.from_epsg(epsg))
     minx, miny, maxx, maxy = utm.bounds
     back = Transformer.from_crs(CRS.from_epsg(epsg), _WGS84, always_xy=True)
     names: set[str] = set()
@@ -257,8 +249,7 @@ def _to_wgs84(geoms: list[BaseGeometry], crs: CRS | None, path: Path) -> BaseGeo
                 f"AOI file {str(path)!r} declares the projected CRS {crs.to_string()} but its coordinates look "
                 "like degrees; declare EPSG:4326 (or reproject the file)"
             )
-    tr = Transformer.from_crs(crs, _WGS84, always_xy=True)
-    out = shapely.transform(geometry, lambda xy: _apply(tr, xy))
+    out = reproject(geometry, crs, _WGS84)
     if not math.isfinite(sum(out.bounds)):
         raise AOIError(f"AOI file {str(path)!r}: coordinates do not fit its CRS {crs.to_string()}")
     _check_lonlat(out, path)

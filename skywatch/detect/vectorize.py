@@ -48,5 +48,5 @@ def centreline(skeleton: np.ndarray, transform: Affine) -> LineString | None:
     far = max(nx.single_source_dijkstra_path_length(sub, start).items(), key=lambda kv: kv[1])[0]
     dist, paths = nx.single_source_dijkstra(sub, far)
     end = max(dist.items(), key=lambda kv: kv[1])[0]
-    coords = [transform * (cols[i] + 0.5, rows[i] + 0.5) for i in paths[end]]
+    coords = [transform @ (cols[i] + 0.5, rows[i] + 0.5) for i in paths[end]]
     return LineString(coords) if len(coords) >= 2 else None

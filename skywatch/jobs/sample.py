@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 import pystac
-from pyproj import Transformer
+from affine import Affine
 from shapely.geometry import box, mapping
-from shapely.ops import transform as shp_transform
 
+from skywatch.camtrap.schema import table_fields
+from skywatch.geometry import reproject
 from skywatch.outputs.atomic import atomic_dir
 from skywatch.outputs.cog import write_cog
 from skywatch.sample.camtrap import CamtrapSample, simulate_camtrap
@@ -69,8 +70,7 @@ def write_sample(out: Path, *, seed: int = 42, overwrite: bool = False) -> Path:
 
 
 def _footprint_wgs84(scene: SampleScene) -> Any:
-    tr = Transformer.from_crs(scene.epsg, 4326, always_xy=True)
-    return shp_transform(tr.transform, box(*scene.bounds).segmentize(500.0))
+    return reproject(box(*scene.bounds).segmentize(500.0), scene.epsg, 4326)
 
 
 def _write_readme(out: Path, seed: int) -> None:
@@ -178,7 +178,7 @@ def _write_bands(item_dir: Path, scene: SampleScene, di: int) -> dict[str, pysta
 def _band_asset(
     item_dir: Path, band: str, data: np.ndarray, scene: SampleScene, res: int, *, reflectance: bool
 ) -> pystac.Asset:
-    transform = scene.transform * scene.transform.scale(res / scene.resolution)
+    transform = scene.transform @ Affine.scale(res / scene.resolution)
     write_cog(
         item_dir / f"{band}.tif", data, transform=transform, epsg=scene.epsg, nodata=0, tags=_TAGS,
         band_names=[band], categorical=not reflectance, blocksize=256,
@@ -211,9 +211,8 @@ def _common_name(key: str) -> str:
 def _write_camtrap(out: Path, cam: CamtrapSample, scene: SampleScene) -> None:
     out.mkdir(parents=True)
     base = "https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2"
-    cam.deployments.to_csv(out / "deployments.csv", index=False)
-    cam.media.to_csv(out / "media.csv", index=False)
-    cam.observations.to_csv(out / "observations.csv", index=False)
+    for name, frame in (("deployments", cam.deployments), ("media", cam.media), ("observations", cam.observations)):
+        frame.reindex(columns=list(table_fields(name))).to_csv(out / f"{name}.csv", index=False)
     dep = cam.deployments
     west, south, east, north = (
         float(dep.longitude.min()), float(dep.latitude.min()), float(dep.longitude.max()), float(dep.latitude.max())

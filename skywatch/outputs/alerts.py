@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import shapely
-from pyproj import Transformer
 from shapely.geometry import mapping
 from shapely.geometry.polygon import orient
 
+from skywatch.geometry import reproject
 from skywatch.fuse.incidents import LABELS, Incident, incident_id
 from skywatch.outputs.atomic import atomic_path
 
@@ -38,10 +38,9 @@ def alerts_feature_collection(
     synthetic: bool = False,
 ) -> dict[str, Any]:
     """An RFC 7946 FeatureCollection, one feature per incident, sorted by type then ID."""
-    tr = Transformer.from_crs(epsg, 4326, always_xy=True)
     features = []
     for inc in incidents:
-        geom = shapely.transform(inc.geometry, lambda xy: _to_wgs(tr, xy))
+        geom = reproject(inc.geometry, epsg, 4326)
         if geom.geom_type in {"Polygon", "MultiPolygon"}:
             geom = orient(geom, sign=1.0) if geom.geom_type == "Polygon" else shapely.MultiPolygon(
                 [orient(p, sign=1.0) for p in geom.geoms]
@@ -75,13 +74,6 @@ def alerts_feature_collection(
                          "geometry": _round(mapping(geom))})
     features.sort(key=lambda f: (f["properties"]["type"], f["id"]))
     return {"type": "FeatureCollection", "features": features}
-
-
-def _to_wgs(tr: Transformer, xy: Any) -> Any:
-    x, y = tr.transform(xy[:, 0], xy[:, 1])
-    out = xy.copy()
-    out[:, 0], out[:, 1] = x, y
-    return out
 
 
 def write_alerts(path: Path, collection: dict[str, Any], *, overwrite: bool = True) -> Path:

@@ -92,7 +92,7 @@ def simulate_camtrap(
         x = minx + (c + 0.5) * dx + rng.uniform(-0.25, 0.25) * dx
         y = maxy - (r + 0.5) * dy + rng.uniform(-0.25, 0.25) * dy
         for _ in range(50):  # step off water
-            col, row = (int(v) for v in inv * (x, y))
+            col, row = (int(v) for v in inv @ (x, y))
             if landcover[min(max(row, 0), landcover.shape[0] - 1), min(max(col, 0), landcover.shape[1] - 1)] != 3:
                 break
             x += 30.0
@@ -233,7 +233,7 @@ def simulate_camtrap(
             )
             if ev["withCub"]:
                 obs_rows.append(
-                    {**base, "observationID": f"O{n:05d}c", "lifeStage": "juvenile", "sex": "unknown",
+                    {**base, "observationID": f"O{n:05d}c", "lifeStage": "juvenile", "sex": "",
                      "individualID": f"{ev['individualID']}-cub1", "behavior": "following mother",
                      "classificationProbability": 0.9}
                 )

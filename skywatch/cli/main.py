@@ -1,0 +1,47 @@
+"""`skywatch` entry point. Exit codes: 0 success, 1 a skywatch error (one line on stderr), 2 usage error."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from skywatch import __version__
+from skywatch.cli.aoi import aoi
+from skywatch.cli.demo import demo
+from skywatch.cli.sample import sample
+from skywatch.errors import SkywatchError
+
+__all__ = ["cli", "main"]
+
+
+class _Group(click.Group):
+    """Turns skywatch errors into one line on stderr and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SkywatchError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="skywatch")
+def cli() -> None:
+    """skywatch: watch the Amur leopard and tiger forest from space.
+
+    Sentinel imagery and camera-trap records in; fire, logging and road alerts, presence and habitat-risk
+    layers out.
+    """
+
+
+cli.add_command(aoi)
+cli.add_command(sample)
+cli.add_command(demo)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli.main(prog_name="skywatch", standalone_mode=True))
