@@ -102,18 +102,27 @@ def main() -> None:
     parks = {
         "land-of-the-leopard": (
             ru,
-            {"name_en": "Land of the Leopard National Park", "name_ru": "Национальный парк «Земля леопарда»",
-             "name_zh": "豹之乡国家公园"},
+            {
+                "name_en": "Land of the Leopard National Park",
+                "name_ru": "Национальный парк «Земля леопарда»",
+                "name_zh": "豹之乡国家公园",
+            },
         ),
         "ne-china-tiger-leopard": (
             cn,
-            {"name_en": "Northeast China Tiger and Leopard National Park", "name_ru": "Национальный парк "
-             "амурского тигра и дальневосточного леопарда (КНР)", "name_zh": "东北虎豹国家公园"},
+            {
+                "name_en": "Northeast China Tiger and Leopard National Park",
+                "name_ru": "Национальный парк амурского тигра и дальневосточного леопарда (КНР)",
+                "name_zh": "东北虎豹国家公园",
+            },
         ),
         "transboundary-park": (
             union,
-            {"name_en": "Transboundary Amur tiger and leopard park (both national parks)",
-             "name_ru": "Трансграничный парк амурского тигра и леопарда", "name_zh": "中俄跨境虎豹公园"},
+            {
+                "name_en": "Transboundary Amur tiger and leopard park (both national parks)",
+                "name_ru": "Трансграничный парк амурского тигра и леопарда",
+                "name_zh": "中俄跨境虎豹公园",
+            },
         ),
     }
     for name, (geom, names) in parks.items():

@@ -88,12 +88,12 @@ class AOI:
 
 def utm_epsg(lon: float, lat: float) -> int:
     """EPSG code of the WGS84 UTM zone holding ``(lon, lat)`` (no Norway/Svalbard exceptions)."""
-    zone = min(60, int(math.floor((lon + 180.0) / 6.0)) + 1)
+    zone = min(60, math.floor((lon + 180.0) / 6.0) + 1)
     return (32600 if lat >= 0 else 32700) + zone
 
 
 def _latitude_band(lat: float) -> str:
-    return _LAT_BANDS[min(len(_LAT_BANDS) - 1, max(0, int(math.floor((lat + 80.0) / 8.0))))]
+    return _LAT_BANDS[min(len(_LAT_BANDS) - 1, max(0, math.floor((lat + 80.0) / 8.0)))]
 
 
 def mgrs_tiles(geometry: BaseGeometry, epsg: int) -> list[str]:
@@ -157,8 +157,7 @@ def load_aoi(name_or_path: str | Path) -> AOI:
             raise AOIError(f"AOI {str(name_or_path)!r} is neither a file nor a built-in name (built-ins: {names})")
     if path.is_dir() or path.suffix.lower() not in _SUFFIXES:
         raise AOIError(
-            f"AOI file {str(path)!r} is not a vector file skywatch reads "
-            f"(use one of {', '.join(sorted(_SUFFIXES))})"
+            f"AOI file {str(path)!r} is not a vector file skywatch reads (use one of {', '.join(sorted(_SUFFIXES))})"
         )
     geoms, crs, props = _read_features(path)
     geometry = _to_wgs84(geoms, crs, path)
@@ -229,9 +228,7 @@ def _to_wgs84(geoms: list[BaseGeometry], crs: CRS | None, path: Path) -> BaseGeo
         raise AOIError(f"AOI file {str(path)!r} holds no geometry; draw at least one polygon")
     for g in geoms:
         if g.geom_type not in {"Polygon", "MultiPolygon"}:
-            raise AOIError(
-                f"AOI file {str(path)!r} holds a {g.geom_type}; an AOI must be a Polygon or MultiPolygon"
-            )
+            raise AOIError(f"AOI file {str(path)!r} holds a {g.geom_type}; an AOI must be a Polygon or MultiPolygon")
     for g in geoms:
         if not g.is_valid:
             raise AOIError(
@@ -258,12 +255,12 @@ def _to_wgs84(geoms: list[BaseGeometry], crs: CRS | None, path: Path) -> BaseGeo
 
 def _check_lonlat(geometry: BaseGeometry, path: Path) -> None:
     minx, miny, maxx, maxy = geometry.bounds
-    if min(miny, maxy) >= -180 and max(miny, maxy) <= 180 and (miny < -90 or maxy > 90):
-        if -90 <= minx and maxx <= 90:
-            raise AOIError(
-                f"AOI file {str(path)!r}: latitudes reach {max(abs(miny), abs(maxy)):.4f} - longitude and latitude "
-                "look swapped; GeoJSON order is [longitude, latitude]"
-            )
+    looks_swapped = min(miny, maxy) >= -180 and max(miny, maxy) <= 180 and (miny < -90 or maxy > 90)
+    if looks_swapped and minx >= -90 and maxx <= 90:
+        raise AOIError(
+            f"AOI file {str(path)!r}: latitudes reach {max(abs(miny), abs(maxy)):.4f} - longitude and latitude "
+            "look swapped; GeoJSON order is [longitude, latitude]"
+        )
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
         raise AOIError(
             f"AOI file {str(path)!r}: coordinates out of range (bounds {minx:.4f}, {miny:.4f}, {maxx:.4f}, "

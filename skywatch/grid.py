@@ -102,7 +102,11 @@ class TileGrid:
     def tile(self, col: int, row: int) -> Tile:
         """Tile (col, row)."""
         return Tile(
-            id=self.tile_id(col, row), col=col, row=row, epsg=self.epsg, resolution=self.resolution,
+            id=self.tile_id(col, row),
+            col=col,
+            row=row,
+            epsg=self.epsg,
+            resolution=self.resolution,
             size_px=self.tile_px,
         )
 

@@ -17,7 +17,11 @@ PARK_BOX = [[130.9, 43.0], [131.2, 43.0], [131.2, 43.3], [130.9, 43.3], [130.9, 
 
 def _geojson(path: Path, coords: list[list[float]] | None, **extra: object) -> Path:
     geom = {"type": "Polygon", "coordinates": [coords]} if coords is not None else None
-    doc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": geom}], **extra}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {}, "geometry": geom}],
+        **extra,
+    }
     path.write_text(json.dumps(doc))
     return path
 

@@ -58,7 +58,10 @@ def test_bad_grid_parameters() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.floats(0, 900_000), st.floats(0, 9_000_000), st.floats(0.001, 50_000), st.floats(0.001, 50_000),
+    st.floats(0, 900_000),
+    st.floats(0, 9_000_000),
+    st.floats(0.001, 50_000),
+    st.floats(0.001, 50_000),
     st.sampled_from([10.0, 20.0, 60.0]),
 )
 def test_snap_bounds_contains_and_aligns(x: float, y: float, w: float, h: float, res: float) -> None:

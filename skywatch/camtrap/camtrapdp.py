@@ -72,7 +72,7 @@ def read_camtrap_dp(path: Path) -> CamtrapPackage:
 
 def _times(values: pd.Series, file: Path, column: str) -> pd.Series:
     for i, v in enumerate(values):
-        if not (v.endswith("Z") or v[-6:-5] in "+-" and v[-3:-2] == ":"):
+        if not (v.endswith("Z") or (v[-6:-5] in "+-" and v[-3:-2] == ":")):
             raise CamtrapError(
                 f"{str(file)!r} row {i + 2} column {column!r}: timestamp {v!r} has no time zone "
                 "(write e.g. 2025-06-01T12:00:00+10:00)"

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 __all__ = ["json_option", "out_option", "overwrite_option"]
 
+FC = TypeVar("FC", bound=Callable[..., Any])
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace the output if it exists.")
 
 
-def out_option(help_text: str) -> click.Option:  # type: ignore[type-arg]
+def out_option(help_text: str) -> Callable[[FC], FC]:
     """A required ``--out DIR`` option."""
-    return click.option("--out", "out", required=True, type=click.Path(path_type=Path), help=help_text)  # type: ignore[return-value]
+    return click.option("--out", "out", required=True, type=click.Path(path_type=Path), help=help_text)

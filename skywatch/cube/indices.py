@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import xarray as xr
 
 __all__ = ["bais2", "nbr", "ndmi", "ndsi", "ndvi", "normalized_difference"]
@@ -44,4 +43,5 @@ def ndsi(ds: xr.Dataset) -> xr.DataArray:
 def bais2(ds: xr.Dataset) -> xr.DataArray:
     """Burned Area Index for Sentinel-2 (Filipponi 2018)."""
     b4, b6, b7, b8a, b12 = (ds[k] for k in ("red", "rededge2", "rededge3", "nir08", "swir22"))
-    return (1 - np.sqrt(b6 * b7 * b8a / b4)) * ((b12 - b8a) / np.sqrt(b12 + b8a) + 1)
+    veg = 1 - (b6 * b7 * b8a / b4) ** 0.5
+    return veg * ((b12 - b8a) / (b12 + b8a) ** 0.5 + 1)

@@ -15,9 +15,7 @@ from skywatch.detect.fire import _drop_small
 
 __all__ = ["DISK5", "bright_change", "clearcut_baseline", "forest_mask"]
 
-DISK5 = np.array(
-    [[0, 1, 1, 1, 0], [1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [0, 1, 1, 1, 0]], dtype=bool
-)
+DISK5 = np.array([[0, 1, 1, 1, 0], [1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [0, 1, 1, 1, 0]], dtype=bool)
 
 
 def forest_mask(ndvi_pre: np.ndarray, swir16_pre: np.ndarray) -> np.ndarray:
@@ -27,7 +25,12 @@ def forest_mask(ndvi_pre: np.ndarray, swir16_pre: np.ndarray) -> np.ndarray:
 
 
 def bright_change(
-    ndvi_pre: np.ndarray, ndvi_post: np.ndarray, red_post: np.ndarray, valid: np.ndarray, *, ndvi_drop: float = 0.3,
+    ndvi_pre: np.ndarray,
+    ndvi_post: np.ndarray,
+    red_post: np.ndarray,
+    valid: np.ndarray,
+    *,
+    ndvi_drop: float = 0.3,
     min_post_red: float = 0.07,
 ) -> np.ndarray:
     """Vegetation that became bright bare ground."""
@@ -40,5 +43,5 @@ def clearcut_baseline(
 ) -> np.ndarray:
     """Clear-cut blocks: the compact part of ``change`` inside ``forest``."""
     blocks = ndimage.binary_opening(change & forest, structure=DISK5)
-    min_px = max(1, int(round(min_area_ha * 10_000 / resolution**2)))
+    min_px = max(1, round(min_area_ha * 10_000 / resolution**2))
     return _drop_small(blocks, min_px)

@@ -21,8 +21,7 @@ def components(mask: np.ndarray, transform: Affine) -> Iterator[tuple[np.ndarray
     if n == 0:
         return
     shapes: dict[int, list[Polygon]] = {}
-    for geom, value in features.shapes(labels.astype(np.int32), mask=labels > 0, transform=transform,
-                                       connectivity=8):
+    for geom, value in features.shapes(labels.astype(np.int32), mask=labels > 0, transform=transform, connectivity=8):
         shapes.setdefault(int(value), []).append(shape(geom))
     for label in range(1, n + 1):
         poly = unary_union(shapes[label])

@@ -14,7 +14,7 @@ from shapely.geometry.base import BaseGeometry
 from skywatch.detect.fire import SEVERITY_NAMES, dnbr_severity
 from skywatch.detect.vectorize import centreline, components
 
-__all__ = ["LABELS", "Incident", "incidents_from_masks", "incident_id"]
+__all__ = ["LABELS", "Incident", "incident_id", "incidents_from_masks"]
 
 LABELS: dict[str, dict[str, str]] = {
     "fire_active": {"en": "Active fire", "ru": "Действующий пожар", "zh": "活跃火点"},
@@ -46,7 +46,7 @@ def incident_id(kind: str, geometry: BaseGeometry, day: date) -> str:
 
 
 def _confidence(score: float) -> tuple[str, int]:
-    pct = int(round(100 * min(max(score, 0.0), 1.0)))
+    pct = round(100 * min(max(score, 0.0), 1.0))
     return ("high" if pct >= 80 else "nominal" if pct >= 50 else "low"), pct
 
 
@@ -69,24 +69,58 @@ def incidents_from_masks(
     out: list[Incident] = []
     for pix, geom in components(fire_active, transform):
         conf, pct = _confidence(0.95 if fire_unambiguous[pix].any() else 0.6)
-        out.append(Incident(type="fire_active", geometry=geom, detected=detected, confidence=conf,
-                            confidence_pct=pct, area_ha=round(float(pix.sum()) * px_ha, 2)))
+        out.append(
+            Incident(
+                type="fire_active",
+                geometry=geom,
+                detected=detected,
+                confidence=conf,
+                confidence_pct=pct,
+                area_ha=round(float(pix.sum()) * px_ha, 2),
+            )
+        )
     for pix, geom in components(burn, transform):
         mean = float(np.nanmean(dnbr[pix]))
         conf, pct = _confidence(mean / 0.66)
         sev = SEVERITY_NAMES[int(dnbr_severity(np.array([mean]))[0]) - 1]
-        out.append(Incident(type="burn_scar", geometry=geom, detected=detected, confidence=conf,
-                            confidence_pct=pct, area_ha=round(float(pix.sum()) * px_ha, 2), severity=sev,
-                            extra={"dnbr_mean": round(mean, 3)}))
+        out.append(
+            Incident(
+                type="burn_scar",
+                geometry=geom,
+                detected=detected,
+                confidence=conf,
+                confidence_pct=pct,
+                area_ha=round(float(pix.sum()) * px_ha, 2),
+                severity=sev,
+                extra={"dnbr_mean": round(mean, 3)},
+            )
+        )
     for pix, geom in components(clearcut, transform):
         conf, pct = _confidence(float(np.nanmean(ndvi_drop[pix])) / 0.6)
-        out.append(Incident(type="clearcut", geometry=geom, detected=detected, confidence=conf,
-                            confidence_pct=pct, area_ha=round(float(pix.sum()) * px_ha, 2)))
+        out.append(
+            Incident(
+                type="clearcut",
+                geometry=geom,
+                detected=detected,
+                confidence=conf,
+                confidence_pct=pct,
+                area_ha=round(float(pix.sum()) * px_ha, 2),
+            )
+        )
     for pix, geom in components(road, transform):
         line = centreline(road_skeleton & pix, transform)
         length = line.length / 1000 if line is not None else 0.0
         conf, pct = _confidence(min(1.0, length / 2.0) * 0.9)
-        out.append(Incident(type="road", geometry=geom, detected=detected, confidence=conf, confidence_pct=pct,
-                            area_ha=round(float(pix.sum()) * px_ha, 2), length_km=round(length, 3),
-                            extra={"centreline": line}))
+        out.append(
+            Incident(
+                type="road",
+                geometry=geom,
+                detected=detected,
+                confidence=conf,
+                confidence_pct=pct,
+                area_ha=round(float(pix.sum()) * px_ha, 2),
+                length_km=round(length, 3),
+                extra={"centreline": line},
+            )
+        )
     return out

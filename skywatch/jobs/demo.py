@@ -99,7 +99,11 @@ def load_demo_job(path: Path) -> DemoConfig:
                 raise DataError(f"job file {str(path)!r}: threats: {exc}") from exc
             continue
         expected = int if key in {"seed", "cloud_buffer_px"} else float
-        if isinstance(value, bool) or not isinstance(value, int | float) or (expected is int and not isinstance(value, int)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (expected is int and not isinstance(value, int))
+        ):
             raise DataError(f"job file {str(path)!r}: {key} must be a {expected.__name__}, got {value!r}")
         kwargs[key] = expected(value)
     return DemoConfig(**kwargs)
@@ -143,10 +147,18 @@ def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident]
     cube = apply_mask(load_cube([before, after], bands=BANDS, bounds=bounds, epsg=grid.epsg))
     pre, post = cube.isel(time=0), cube.isel(time=1)
     lazy = {
-        "ndvi_pre": ndvi(pre), "ndvi_post": ndvi(post), "nbr_pre": nbr(pre), "nbr_post": nbr(post),
-        "red_post": post["red"], "blue_post": post["blue"], "nir08_post": post["nir08"],
-        "swir16_post": post["swir16"], "swir22_post": post["swir22"], "swir16_pre": pre["swir16"],
-        "valid": pre["valid"] & post["valid"], "valid_post": post["valid"],
+        "ndvi_pre": ndvi(pre),
+        "ndvi_post": ndvi(post),
+        "nbr_pre": nbr(pre),
+        "nbr_post": nbr(post),
+        "red_post": post["red"],
+        "blue_post": post["blue"],
+        "nir08_post": post["nir08"],
+        "swir16_post": post["swir16"],
+        "swir22_post": post["swir22"],
+        "swir16_pre": pre["swir16"],
+        "valid": pre["valid"] & post["valid"],
+        "valid_post": post["valid"],
     }
     (arrays,) = dask.compute(lazy)
     a = {k: np.asarray(v.values) for k, v in arrays.items()}
@@ -155,8 +167,14 @@ def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident]
     transform = cube.odc.geobox.affine
     res = grid.resolution
 
-    burn, dnbr = burn_scar_baseline(a["nbr_pre"], a["nbr_post"], a["red_post"], valid,
-                                    dnbr_min=cfg.burn_dnbr_min, max_post_red=cfg.burn_max_post_red)
+    burn, dnbr = burn_scar_baseline(
+        a["nbr_pre"],
+        a["nbr_post"],
+        a["red_post"],
+        valid,
+        dnbr_min=cfg.burn_dnbr_min,
+        max_post_red=cfg.burn_max_post_red,
+    )
     fire, unamb = active_fire(a["blue_post"], a["nir08_post"], a["swir16_post"], a["swir22_post"], a["valid_post"])
     burn |= fire & valid  # a spreading front is part of the burned area
     change = bright_change(a["ndvi_pre"], a["ndvi_post"], a["red_post"], valid, ndvi_drop=cfg.clearcut_ndvi_drop)
@@ -165,13 +183,23 @@ def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident]
     with np.errstate(invalid="ignore"):
         vegetated = a["ndvi_pre"] >= 0.6
         road_change = bright_change(a["ndvi_pre"], a["ndvi_post"], a["red_post"], valid, ndvi_drop=0.2)
-    road, skeleton = road_baseline(road_change & ~clearcut, vegetated, resolution=res,
-                                   min_length_m=cfg.road_min_length_m)
+    road, skeleton = road_baseline(
+        road_change & ~clearcut, vegetated, resolution=res, min_length_m=cfg.road_min_length_m
+    )
     ndvi_drop = a["ndvi_pre"] - a["ndvi_post"]
     detected = after.datetime.date() if after.datetime else date.today()
     incidents = incidents_from_masks(
-        transform=transform, resolution=res, detected=detected, burn=burn, dnbr=dnbr, fire_active=fire,
-        fire_unambiguous=unamb, clearcut=clearcut, ndvi_drop=ndvi_drop, road=road, road_skeleton=skeleton,
+        transform=transform,
+        resolution=res,
+        detected=detected,
+        burn=burn,
+        dnbr=dnbr,
+        fire_active=fire,
+        fire_unambiguous=unamb,
+        clearcut=clearcut,
+        ndvi_drop=ndvi_drop,
+        road=road,
+        road_skeleton=skeleton,
     )
 
     tags = {"SKYWATCH_SYNTHETIC": "true"} if synthetic else {}
@@ -180,9 +208,22 @@ def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident]
     fire_cls = np.where(burn, np.clip(dnbr_severity(np.nan_to_num(dnbr)).astype(np.int16) - 2, 2, 5), 1)
     fire_cls = np.where(fire, 6, fire_cls).astype(np.uint8)
     fire_cls[nodata] = 0
-    for name, arr in (("fire", fire_cls), ("clearcut", _classes(clearcut, nodata)), ("roads", _classes(road, nodata))):
-        files.append(write_cog(out / f"{name}.tif", arr, transform=transform, epsg=grid.epsg, nodata=0,
-                               tags={**tags, "SKYWATCH_CLASSES": _CLASS_DOC[name]}, categorical=True))
+    for name, arr in (
+        ("fire", fire_cls),
+        ("clearcut", _classes(clearcut, nodata)),
+        ("roads", _classes(road, nodata)),
+    ):
+        files.append(
+            write_cog(
+                out / f"{name}.tif",
+                arr,
+                transform=transform,
+                epsg=grid.epsg,
+                nodata=0,
+                tags={**tags, "SKYWATCH_CLASSES": _CLASS_DOC[name]},
+                categorical=True,
+            )
+        )
 
     pkg = read_camtrap_dp(sample_dir / "camtrap")
     presences = {}
@@ -191,49 +232,97 @@ def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident]
         st = station_rates(pkg, species)
         st["species"] = species
         station_tables.append(st)
-        surf = presence_surface(st, transform=transform, shape=valid.shape, epsg=grid.epsg,
-                                bandwidth_m=cfg.presence_bandwidth_m)
+        surf = presence_surface(
+            st, transform=transform, shape=valid.shape, epsg=grid.epsg, bandwidth_m=cfg.presence_bandwidth_m
+        )
         presences[short] = surf
-        files.append(write_cog(out / f"presence_{short}.tif", surf, transform=transform, epsg=grid.epsg,
-                               nodata=float("nan"), tags={**tags, "SKYWATCH_UNITS": "events per 100 trap-days"}))
+        files.append(
+            write_cog(
+                out / f"presence_{short}.tif",
+                surf,
+                transform=transform,
+                epsg=grid.epsg,
+                nodata=float("nan"),
+                tags={**tags, "SKYWATCH_UNITS": "events per 100 trap-days"},
+            )
+        )
     big_cats = np.nansum(np.stack(list(presences.values())), axis=0)
     big_cats[np.all(np.isnan(np.stack(list(presences.values()))), axis=0)] = np.nan
-    threat = threat_surface({"fire": burn | fire, "clearcut": clearcut, "road": road}, resolution=res,
-                            threats=cfg.threats)
+    threat = threat_surface(
+        {"fire": burn | fire, "clearcut": clearcut, "road": road}, resolution=res, threats=cfg.threats
+    )
     risk = habitat_risk(big_cats, threat)
-    files.append(write_cog(out / "habitat_risk.tif", risk, transform=transform, epsg=grid.epsg,
-                           nodata=float("nan"), tags={**tags, "SKYWATCH_UNITS": "0-1 relative risk"}))
+    files.append(
+        write_cog(
+            out / "habitat_risk.tif",
+            risk,
+            transform=transform,
+            epsg=grid.epsg,
+            nodata=float("nan"),
+            tags={**tags, "SKYWATCH_UNITS": "0-1 relative risk"},
+        )
+    )
 
     collection = alerts_feature_collection(
-        incidents, epsg=grid.epsg, satellite=str(after.properties.get("platform", "sentinel-2")),
+        incidents,
+        epsg=grid.epsg,
+        satellite=str(after.properties.get("platform", "sentinel-2")),
         acq_time=after.datetime.strftime("%H%M") if after.datetime else "0000",
-        source_scenes=[before.id, after.id], method="baseline", synthetic=synthetic,
+        source_scenes=[before.id, after.id],
+        method="baseline",
+        synthetic=synthetic,
     )
     files.append(write_alerts(out / "alerts.geojson", collection))
 
     crs = f"EPSG:{grid.epsg}"
-    det = gpd.GeoDataFrame(
-        [{"type": i.type, "acq_date": i.detected.isoformat(), "confidence": i.confidence,
-          "confidence_pct": i.confidence_pct, "area_ha": i.area_ha, "length_km": i.length_km,
-          "severity": i.severity or "", "geometry": i.geometry} for i in incidents] or None,
-        geometry="geometry" if incidents else None, crs=crs,
-    ) if incidents else gpd.GeoDataFrame({"type": [], "geometry": []}, geometry="geometry", crs=crs)
+    det = (
+        gpd.GeoDataFrame(
+            [
+                {
+                    "type": i.type,
+                    "acq_date": i.detected.isoformat(),
+                    "confidence": i.confidence,
+                    "confidence_pct": i.confidence_pct,
+                    "area_ha": i.area_ha,
+                    "length_km": i.length_km,
+                    "severity": i.severity or "",
+                    "geometry": i.geometry,
+                }
+                for i in incidents
+            ]
+            or None,
+            geometry="geometry" if incidents else None,
+            crs=crs,
+        )
+        if incidents
+        else gpd.GeoDataFrame({"type": [], "geometry": []}, geometry="geometry", crs=crs)
+    )
     lines = [i for i in incidents if i.type == "road" and i.extra.get("centreline") is not None]
     centre = gpd.GeoDataFrame(
         {"length_km": [i.length_km for i in lines], "geometry": [i.extra["centreline"] for i in lines]},
-        geometry="geometry", crs=crs,
+        geometry="geometry",
+        crs=crs,
     )
     stations = station_tables[0][["locationID", "longitude", "latitude", "trap_days"]].copy()
     for st in station_tables:
         stations[f"events_{SPECIES_LAYERS[st['species'].iloc[0]]}"] = st["events"].to_numpy()
     stations_gdf = gpd.GeoDataFrame(
-        stations, geometry=[Point(xy) for xy in zip(stations.longitude, stations.latitude, strict=True)],
+        stations,
+        geometry=[Point(xy) for xy in zip(stations.longitude, stations.latitude, strict=True)],
         crs="EPSG:4326",
     ).to_crs(crs)
     aoi_gdf = gpd.GeoDataFrame({"name": [aoi.name]}, geometry=[aoi.geometry], crs="EPSG:4326").to_crs(crs)
-    files.append(write_geopackage(out / "skywatch.gpkg", {
-        "aoi": aoi_gdf, "detections": det, "road_centrelines": centre, "camera_stations": stations_gdf,
-    }))
+    files.append(
+        write_geopackage(
+            out / "skywatch.gpkg",
+            {
+                "aoi": aoi_gdf,
+                "detections": det,
+                "road_centrelines": centre,
+                "camera_stations": stations_gdf,
+            },
+        )
+    )
     counts = {t: sum(1 for i in incidents if i.type == t) for t in ("fire_active", "burn_scar", "clearcut", "road")}
     counts["stations"] = len(stations_gdf)
     return incidents, files, counts

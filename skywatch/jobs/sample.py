@@ -17,7 +17,7 @@ Digital numbers follow Earth Search's ``sentinel-2-c1-l2a`` (processing baseline
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +108,11 @@ def _write_stac(root: Path, scene: SampleScene) -> None:
         pystac.TemporalExtent([[_dt(scene.dates[0]), _dt(scene.dates[1])]]),
     )
     collection = pystac.Collection(
-        id=COLLECTION, description=f"{SYNTHETIC_NOTE} (mirrors Earth Search's {COLLECTION})", extent=extent,
-        license="CC0-1.0", extra_fields={"synthetic": True},
+        id=COLLECTION,
+        description=f"{SYNTHETIC_NOTE} (mirrors Earth Search's {COLLECTION})",
+        extent=extent,
+        license="CC0-1.0",
+        extra_fields={"synthetic": True},
     )
     catalog.add_child(collection)
     for di, day in enumerate(scene.dates):
@@ -154,7 +157,7 @@ def _write_stac(root: Path, scene: SampleScene) -> None:
 
 
 def _dt(day: Any) -> datetime:
-    return datetime.combine(day, time(2, 15, 31), tzinfo=timezone.utc)  # ~11:15 local, a S2 overpass
+    return datetime.combine(day, time(2, 15, 31), tzinfo=UTC)  # ~11:15 local, a S2 overpass
 
 
 def _write_bands(item_dir: Path, scene: SampleScene, di: int) -> dict[str, pystac.Asset]:
@@ -180,8 +183,15 @@ def _band_asset(
 ) -> pystac.Asset:
     transform = scene.transform @ Affine.scale(res / scene.resolution)
     write_cog(
-        item_dir / f"{band}.tif", data, transform=transform, epsg=scene.epsg, nodata=0, tags=_TAGS,
-        band_names=[band], categorical=not reflectance, blocksize=256,
+        item_dir / f"{band}.tif",
+        data,
+        transform=transform,
+        epsg=scene.epsg,
+        nodata=0,
+        tags=_TAGS,
+        band_names=[band],
+        categorical=not reflectance,
+        blocksize=256,
     )
     raster: dict[str, Any] = {"nodata": 0, "data_type": data.dtype.name, "spatial_resolution": res}
     extra: dict[str, Any] = {
@@ -192,7 +202,11 @@ def _band_asset(
     if reflectance:
         raster.update({"scale": 0.0001, "offset": -0.1})
         extra["eo:bands"] = [
-            {"name": band, "common_name": _common_name(BAND_KEYS[band]), "center_wavelength": WAVELENGTH_UM[band]}
+            {
+                "name": band,
+                "common_name": _common_name(BAND_KEYS[band]),
+                "center_wavelength": WAVELENGTH_UM[band],
+            }
         ]
     extra["raster:bands"] = [raster]
     return pystac.Asset(
@@ -211,11 +225,18 @@ def _common_name(key: str) -> str:
 def _write_camtrap(out: Path, cam: CamtrapSample, scene: SampleScene) -> None:
     out.mkdir(parents=True)
     base = "https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2"
-    for name, frame in (("deployments", cam.deployments), ("media", cam.media), ("observations", cam.observations)):
+    for name, frame in (
+        ("deployments", cam.deployments),
+        ("media", cam.media),
+        ("observations", cam.observations),
+    ):
         frame.reindex(columns=list(table_fields(name))).to_csv(out / f"{name}.csv", index=False)
     dep = cam.deployments
     west, south, east, north = (
-        float(dep.longitude.min()), float(dep.latitude.min()), float(dep.longitude.max()), float(dep.latitude.max())
+        float(dep.longitude.min()),
+        float(dep.latitude.min()),
+        float(dep.longitude.max()),
+        float(dep.latitude.max()),
     )
     package = {
         "profile": f"{base}/camtrap-dp-profile.json",
@@ -243,15 +264,28 @@ def _write_camtrap(out: Path, cam: CamtrapSample, scene: SampleScene) -> None:
         },
         "temporal": {"start": dep.deploymentStart.min()[:10], "end": dep.deploymentEnd.max()[:10]},
         "taxonomic": [
-            {"scientificName": "Panthera pardus orientalis", "taxonRank": "subspecies",
-             "vernacularNames": {"eng": "Amur leopard", "rus": "дальневосточный леопард"}},
-            {"scientificName": "Panthera tigris altaica", "taxonRank": "subspecies",
-             "vernacularNames": {"eng": "Amur tiger", "rus": "амурский тигр"}},
+            {
+                "scientificName": "Panthera pardus orientalis",
+                "taxonRank": "subspecies",
+                "vernacularNames": {"eng": "Amur leopard", "rus": "дальневосточный леопард"},
+            },
+            {
+                "scientificName": "Panthera tigris altaica",
+                "taxonRank": "subspecies",
+                "vernacularNames": {"eng": "Amur tiger", "rus": "амурский тигр"},
+            },
             {"scientificName": "Sus scrofa", "taxonRank": "species", "vernacularNames": {"eng": "wild boar"}},
         ],
         "resources": [
-            {"name": name, "path": f"{name}.csv", "profile": "tabular-data-resource", "format": "csv",
-             "mediatype": "text/csv", "encoding": "utf-8", "schema": f"{base}/{name}-table-schema.json"}
+            {
+                "name": name,
+                "path": f"{name}.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": f"{base}/{name}-table-schema.json",
+            }
             for name in ("deployments", "media", "observations")
         ],
     }
@@ -262,10 +296,24 @@ def _write_truth(out: Path, scene: SampleScene, cam: CamtrapSample) -> None:
     out.mkdir(parents=True)
     for name, arr in scene.truth.items():
         data = (arr * 100).round().astype(np.uint8) if name == "burn_severity" else arr.astype(np.uint8)
-        write_cog(out / f"{name}.tif", data, transform=scene.transform, epsg=scene.epsg, tags=_TAGS,
-                  band_names=[name], categorical=True)
-    write_cog(out / "landcover.tif", scene.landcover, transform=scene.transform, epsg=scene.epsg, tags=_TAGS,
-              band_names=["landcover"], categorical=True)
+        write_cog(
+            out / f"{name}.tif",
+            data,
+            transform=scene.transform,
+            epsg=scene.epsg,
+            tags=_TAGS,
+            band_names=[name],
+            categorical=True,
+        )
+    write_cog(
+        out / "landcover.tif",
+        scene.landcover,
+        transform=scene.transform,
+        epsg=scene.epsg,
+        tags=_TAGS,
+        band_names=["landcover"],
+        categorical=True,
+    )
     cam.individuals.to_csv(out / "individuals.csv", index=False)
     truth = {
         "synthetic": True,
@@ -273,7 +321,13 @@ def _write_truth(out: Path, scene: SampleScene, cam: CamtrapSample) -> None:
         "epsg": scene.epsg,
         "bounds": list(scene.bounds),
         "dates": [d.isoformat() for d in scene.dates],
-        "landcover_classes": {"1": "forest", "2": "meadow", "3": "water", "4": "bare_soil", "5": "settlement"},
+        "landcover_classes": {
+            "1": "forest",
+            "2": "meadow",
+            "3": "water",
+            "4": "bare_soil",
+            "5": "settlement",
+        },
         "road_centreline_epsg32652": [[round(x, 2), round(y, 2)] for x, y in scene.road_line],
         "camtrap": cam.truth,
     }

@@ -12,8 +12,8 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.polygon import orient
 
-from skywatch.geometry import reproject
 from skywatch.fuse.incidents import LABELS, Incident, incident_id
+from skywatch.geometry import reproject
 from skywatch.outputs.atomic import atomic_path
 
 __all__ = ["alerts_feature_collection", "write_alerts"]
@@ -42,8 +42,10 @@ def alerts_feature_collection(
     for inc in incidents:
         geom = reproject(inc.geometry, epsg, 4326)
         if geom.geom_type in {"Polygon", "MultiPolygon"}:
-            geom = orient(geom, sign=1.0) if geom.geom_type == "Polygon" else shapely.MultiPolygon(
-                [orient(p, sign=1.0) for p in geom.geoms]
+            geom = (
+                orient(geom, sign=1.0)
+                if geom.geom_type == "Polygon"
+                else shapely.MultiPolygon([orient(p, sign=1.0) for p in geom.geoms])
             )
         centroid = geom.centroid
         props: dict[str, Any] = {
@@ -70,8 +72,7 @@ def alerts_feature_collection(
             props["severity"] = inc.severity
         if synthetic:
             props["synthetic"] = True
-        features.append({"type": "Feature", "id": props["id"], "properties": props,
-                         "geometry": _round(mapping(geom))})
+        features.append({"type": "Feature", "id": props["id"], "properties": props, "geometry": _round(mapping(geom))})
     features.sort(key=lambda f: (f["properties"]["type"], f["id"]))
     return {"type": "FeatureCollection", "features": features}
 

@@ -52,20 +52,31 @@ def write_cog(
     arr = data[None] if data.ndim == 2 else data
     count, height, width = arr.shape
     profile = {
-        "driver": "GTiff", "height": height, "width": width, "count": count, "dtype": arr.dtype.name,
-        "crs": f"EPSG:{epsg}", "transform": transform, "nodata": nodata,
+        "driver": "GTiff",
+        "height": height,
+        "width": width,
+        "count": count,
+        "dtype": arr.dtype.name,
+        "crs": f"EPSG:{epsg}",
+        "transform": transform,
+        "nodata": nodata,
     }
     predictor = "3" if np.issubdtype(arr.dtype, np.floating) else "2"
-    with atomic_path(path, overwrite=overwrite) as tmp, MemoryFile() as mem:
-        with mem.open(**profile) as src:
-            src.write(arr)
-            if tags:
-                src.update_tags(**tags)
-            for i, name in enumerate(band_names or [], start=1):
-                src.set_band_description(i, name)
-            rasterio.shutil.copy(
-                src, tmp, driver="COG", COMPRESS="DEFLATE", PREDICTOR=predictor, BLOCKSIZE=str(blocksize),
-                OVERVIEWS="AUTO", OVERVIEW_RESAMPLING="NEAREST" if categorical else "AVERAGE",
-                RESAMPLING="NEAREST",
-            )
+    with atomic_path(path, overwrite=overwrite) as tmp, MemoryFile() as mem, mem.open(**profile) as src:
+        src.write(arr)
+        if tags:
+            src.update_tags(**tags)
+        for i, name in enumerate(band_names or [], start=1):
+            src.set_band_description(i, name)
+        rasterio.shutil.copy(
+            src,
+            tmp,
+            driver="COG",
+            COMPRESS="DEFLATE",
+            PREDICTOR=predictor,
+            BLOCKSIZE=str(blocksize),
+            OVERVIEWS="AUTO",
+            OVERVIEW_RESAMPLING="NEAREST" if categorical else "AVERAGE",
+            RESAMPLING="NEAREST",
+        )
     return path

@@ -21,6 +21,12 @@ def write_geopackage(path: Path, layers: Mapping[str, gpd.GeoDataFrame], *, over
     """
     with atomic_path(path, overwrite=overwrite) as tmp:
         for name, frame in layers.items():
-            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio",
-                          dataset_options={"VERSION": "1.2"}, append=tmp.exists())
+            frame.to_file(
+                tmp,
+                layer=name,
+                driver="GPKG",
+                engine="pyogrio",
+                dataset_options={"VERSION": "1.2"},
+                append=tmp.exists(),
+            )
     return path

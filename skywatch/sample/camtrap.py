@@ -186,8 +186,16 @@ def simulate_camtrap(
         for i, day in zip(*np.nonzero(counts), strict=True):
             hour = rng.uniform(7, 19) if otype != "animal" else rng.uniform(0, 24)
             events.append(
-                {"station": int(i), "day": int(day), "hour": float(hour), "type": otype, "scientificName": sci,
-                 "individualID": "", "sex": "", "withCub": False}
+                {
+                    "station": int(i),
+                    "day": int(day),
+                    "hour": float(hour),
+                    "type": otype,
+                    "scientificName": sci,
+                    "individualID": "",
+                    "sex": "",
+                    "withCub": False,
+                }
             )
     events.sort(key=lambda e: (e["day"], e["hour"], e["station"], e["individualID"]))
 
@@ -227,15 +235,28 @@ def simulate_camtrap(
         }
         if ev["type"] == "animal" and ev["individualID"]:
             obs_rows.append(
-                {**base, "observationID": f"O{n:05d}", "count": 2 if ev["withCub"] else 1, "lifeStage": "adult",
-                 "sex": ev["sex"], "behavior": "accompanied by cub" if ev["withCub"] else "",
-                 "individualID": ev["individualID"], "classificationProbability": 0.97}
+                {
+                    **base,
+                    "observationID": f"O{n:05d}",
+                    "count": 2 if ev["withCub"] else 1,
+                    "lifeStage": "adult",
+                    "sex": ev["sex"],
+                    "behavior": "accompanied by cub" if ev["withCub"] else "",
+                    "individualID": ev["individualID"],
+                    "classificationProbability": 0.97,
+                }
             )
             if ev["withCub"]:
                 obs_rows.append(
-                    {**base, "observationID": f"O{n:05d}c", "lifeStage": "juvenile", "sex": "",
-                     "individualID": f"{ev['individualID']}-cub1", "behavior": "following mother",
-                     "classificationProbability": 0.9}
+                    {
+                        **base,
+                        "observationID": f"O{n:05d}c",
+                        "lifeStage": "juvenile",
+                        "sex": "",
+                        "individualID": f"{ev['individualID']}-cub1",
+                        "behavior": "following mother",
+                        "classificationProbability": 0.9,
+                    }
                 )
         else:
             obs_rows.append({**base, "observationID": f"O{n:05d}", "classificationProbability": 0.9})

@@ -10,6 +10,7 @@ REFERENCE.md) and ground-truth masks.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -70,7 +71,7 @@ class SampleScene:
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, cols) of the 10 m grid."""
-        return self.landcover.shape  # type: ignore[return-value]
+        return self.landcover.shape
 
 
 class _Field:
@@ -94,7 +95,7 @@ def _spectrum_image(classes: np.ndarray, names: dict[int, str]) -> np.ndarray:
 def _polyline_mask(points: np.ndarray, shape: tuple[int, int], half_width: float) -> np.ndarray:
     """Pixels whose centre lies within ``half_width`` pixels of the polyline (points are (row, col))."""
     dense = []
-    for (r0, c0), (r1, c1) in zip(points[:-1], points[1:], strict=True):
+    for (r0, c0), (r1, c1) in itertools.pairwise(points):
         n = int(np.ceil(np.hypot(r1 - r0, c1 - c0) * 4)) + 1
         dense.append(np.column_stack([np.linspace(r0, r1, n), np.linspace(c0, c1, n)]))
     pts = np.vstack(dense)
@@ -194,7 +195,7 @@ def synthesize_scene(seed: int = 42, *, size_px: int = 1000) -> SampleScene:
         return np.roll(alpha > 0.2, shift, axis=(0, 1)) & ~(alpha > 0.05)
 
     cirrus_after = (rows > 400 * k) & (rows < 530 * k) & (cols < 260 * k) & (fields.smooth(10 * k) > -0.3)
-    snow_after = (np.hypot(rows - 70 * k, cols - 940 * k) < (40 + 8 * fields.smooth(8 * k)) * k)
+    snow_after = np.hypot(rows - 70 * k, cols - 940 * k) < (40 + 8 * fields.smooth(8 * k)) * k
     nodata_before = (cols + (size_px - 1 - rows)) < 120 * k
 
     # --- reflectance -----------------------------------------------------------------------------------------
@@ -245,7 +246,10 @@ def synthesize_scene(seed: int = 42, *, size_px: int = 1000) -> SampleScene:
     scl_post[burn & (severity > 0.45)] = SCL_BARE
     scl_post[burn & (severity > 0.7)] = SCL_DARK  # Sen2Cor often calls fresh char "dark area"
     scl_post[clearcut | road | fire_active] = SCL_BARE
-    for s, alpha, cirrus, snow in ((scl_pre, alpha_before, None, None), (scl_post, alpha_after, cirrus_after, snow_after)):
+    for s, alpha, cirrus, snow in (
+        (scl_pre, alpha_before, None, None),
+        (scl_post, alpha_after, cirrus_after, snow_after),
+    ):
         s[shadow_of(alpha)] = SCL_SHADOW
         if cirrus is not None:
             s[cirrus] = SCL_CIRRUS

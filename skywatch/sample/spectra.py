@@ -26,12 +26,28 @@ __all__ = ["BANDS", "BAND_KEYS", "SPECTRA", "SPECTRA_SD", "WAVELENGTH_UM"]
 
 BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
 BAND_KEYS: dict[str, str] = {
-    "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1", "B06": "rededge2", "B07": "rededge3",
-    "B08": "nir", "B8A": "nir08", "B11": "swir16", "B12": "swir22",
+    "B02": "blue",
+    "B03": "green",
+    "B04": "red",
+    "B05": "rededge1",
+    "B06": "rededge2",
+    "B07": "rededge3",
+    "B08": "nir",
+    "B8A": "nir08",
+    "B11": "swir16",
+    "B12": "swir22",
 }
 WAVELENGTH_UM: dict[str, float] = {
-    "B02": 0.490, "B03": 0.560, "B04": 0.665, "B05": 0.704, "B06": 0.740, "B07": 0.783, "B08": 0.842,
-    "B8A": 0.865, "B11": 1.610, "B12": 2.190,
+    "B02": 0.490,
+    "B03": 0.560,
+    "B04": 0.665,
+    "B05": 0.704,
+    "B06": 0.740,
+    "B07": 0.783,
+    "B08": 0.842,
+    "B8A": 0.865,
+    "B11": 1.610,
+    "B12": 2.190,
 }
 
 _S = np.array

@@ -56,4 +56,4 @@ class LocalSource:
                 continue
             if start <= item.datetime.date() <= end and shape(item.geometry).intersects(area):
                 found.append(item)
-        return sorted(found, key=lambda it: (it.datetime, it.id))  # type: ignore[return-value]
+        return sorted(found, key=lambda it: (it.datetime, it.id))

@@ -11,8 +11,19 @@ def test_dnbr_classes_at_key_and_benson_boundaries() -> None:
     values = np.array([-0.30, -0.25, -0.11, -0.10, 0.0999, 0.10, 0.269, 0.27, 0.44, 0.659, 0.66, 1.2, np.nan])
     names = [SEVERITY_NAMES[c - 1] if c else "nodata" for c in dnbr_severity(values)]
     assert names == [
-        "enhanced regrowth (high)", "enhanced regrowth (low)", "enhanced regrowth (low)", "unburned", "unburned",
-        "low", "low", "moderate-low", "moderate-high", "moderate-high", "high", "high", "nodata",
+        "enhanced regrowth (high)",
+        "enhanced regrowth (low)",
+        "enhanced regrowth (low)",
+        "unburned",
+        "unburned",
+        "low",
+        "low",
+        "moderate-low",
+        "moderate-high",
+        "moderate-high",
+        "high",
+        "high",
+        "nodata",
     ]
 
 

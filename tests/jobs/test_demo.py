@@ -30,8 +30,11 @@ def _alerts(result: DemoResult) -> dict:  # type: ignore[type-arg]
 def _rasterize(result: DemoResult, types: set[str]) -> np.ndarray:
     with rasterio.open(result.out / "fire.tif") as ds:
         transform, shape_ = ds.transform, ds.shape
-    geoms = [reproject(shape(f["geometry"]), 4326, 32652) for f in _alerts(result)["features"]
-             if f["properties"]["type"] in types]
+    geoms = [
+        reproject(shape(f["geometry"]), 4326, 32652)
+        for f in _alerts(result)["features"]
+        if f["properties"]["type"] in types
+    ]
     if not geoms:
         return np.zeros(shape_, dtype=bool)
     return features.rasterize(geoms, out_shape=shape_, transform=transform).astype(bool)
@@ -71,8 +74,18 @@ def test_alerts_are_rfc7946(demo_result: DemoResult) -> None:
     assert not result, result
     invalid = geojson_validator.validate_geometries(doc)
     assert not invalid.get("invalid"), invalid
-    required = {"id", "type", "area_ha", "acq_date", "confidence", "latitude", "longitude", "label_en", "label_ru",
-                "label_zh"}
+    required = {
+        "id",
+        "type",
+        "area_ha",
+        "acq_date",
+        "confidence",
+        "latitude",
+        "longitude",
+        "label_en",
+        "label_ru",
+        "label_zh",
+    }
     for f in doc["features"]:
         props = f["properties"]
         assert required <= set(props)
@@ -98,7 +111,7 @@ def test_rasters_are_strict_cogs(demo_result: DemoResult) -> None:
     with rasterio.open(demo_result.out / "habitat_risk.tif") as ds:
         risk = ds.read(1)
     finite = risk[np.isfinite(risk)]
-    assert finite.size and 0 <= finite.min() and finite.max() <= 1 and finite.max() > 0.1
+    assert finite.size and finite.min() >= 0 and finite.max() <= 1 and finite.max() > 0.1
 
 
 def test_geopackage_layers(demo_result: DemoResult) -> None:

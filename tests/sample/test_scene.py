@@ -16,7 +16,11 @@ from skywatch.sample.spectra import BANDS
 
 
 def test_same_seed_same_scene_other_seed_other_scene() -> None:
-    a, b, c = synthesize_scene(3, size_px=200), synthesize_scene(3, size_px=200), synthesize_scene(4, size_px=200)
+    a, b, c = (
+        synthesize_scene(3, size_px=200),
+        synthesize_scene(3, size_px=200),
+        synthesize_scene(4, size_px=200),
+    )
     assert np.array_equal(a.reflectance[1], b.reflectance[1]) and np.array_equal(a.scl[1], b.scl[1])
     assert not np.array_equal(a.reflectance[1], c.reflectance[1])
 
@@ -52,7 +56,19 @@ def test_sample_files(sample_dir: Path) -> None:
     catalog = pystac.Catalog.from_file(str(sample_dir / "stac" / "catalog.json"))
     items = list(catalog.get_items(recursive=True))
     assert len(items) == 2
-    expected = {"blue", "green", "red", "nir", "rededge1", "rededge2", "rededge3", "nir08", "swir16", "swir22", "scl"}
+    expected = {
+        "blue",
+        "green",
+        "red",
+        "nir",
+        "rededge1",
+        "rededge2",
+        "rededge3",
+        "nir08",
+        "swir16",
+        "swir22",
+        "scl",
+    }
     for item in items:
         assert item.properties["synthetic"] is True
         assert item.collection_id == "sentinel-2-c1-l2a"
@@ -65,8 +81,11 @@ def test_sample_files(sample_dir: Path) -> None:
             with rasterio.open(path) as ds:
                 assert ds.tags()["SKYWATCH_SYNTHETIC"] == "true"
                 assert ds.crs.to_epsg() == 32652
-                assert ds.res == ((20.0, 20.0) if key in {"rededge1", "rededge2", "rededge3", "nir08", "swir16",
-                                                          "swir22", "scl"} else (10.0, 10.0))
+                assert ds.res == (
+                    (20.0, 20.0)
+                    if key in {"rededge1", "rededge2", "rededge3", "nir08", "swir16", "swir22", "scl"}
+                    else (10.0, 10.0)
+                )
                 assert ds.bounds == SAMPLE_BOUNDS
     truth = json.loads((sample_dir / "truth" / "truth.json").read_text())
     assert truth["synthetic"] is True
