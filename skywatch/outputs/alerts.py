@@ -24,6 +24,8 @@ def _round(obj: Any) -> Any:
         return round(obj, 6)
     if isinstance(obj, list | tuple):
         return [_round(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _round(v) for k, v in obj.items()}
     return obj
 
 
@@ -36,11 +38,13 @@ def alerts_feature_collection(
     source_scenes: Sequence[str],
     method: str,
     synthetic: bool = False,
+    simplify_m: float = 5.0,
 ) -> dict[str, Any]:
     """An RFC 7946 FeatureCollection, one feature per incident, sorted by type then ID."""
     features = []
     for inc in incidents:
-        geom = reproject(inc.geometry, epsg, 4326)
+        # Pixel staircases simplified by half a pixel keep files small for phones; area_ha stays the pixel count.
+        geom = reproject(inc.geometry.simplify(simplify_m, preserve_topology=True), epsg, 4326)
         if geom.geom_type in {"Polygon", "MultiPolygon"}:
             geom = (
                 orient(geom, sign=1.0)

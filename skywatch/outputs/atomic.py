@@ -31,6 +31,12 @@ def check_target(path: Path, *, overwrite: bool) -> None:
         raise OutputError(f"cannot create folder {str(path.parent)!r}: {exc.strerror or exc}") from exc
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary file path next to ``path``; on success rename it to ``path``.
@@ -45,6 +51,8 @@ def atomic_path(path: Path, *, overwrite: bool = True) -> Iterator[Path]:
     tmp.unlink()
     try:
         yield tmp
+        if tmp.is_file():
+            tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the user's usual mode
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"could not write {str(path)!r}: {exc.strerror or exc}") from exc
@@ -66,6 +74,7 @@ def atomic_dir(path: Path, *, overwrite: bool = False) -> Iterator[Path]:
     except OSError as exc:
         raise OutputError(f"cannot write in {str(path.parent)!r}: {exc.strerror or exc}") from exc
     try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; outputs get the user's usual mode
         yield tmp
         old = None
         if path.exists():

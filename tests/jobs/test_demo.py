@@ -96,6 +96,12 @@ def test_alerts_are_rfc7946(demo_result: DemoResult) -> None:
             assert orient(p, sign=1.0).exterior.coords[:] == p.exterior.coords[:]  # counter-clockwise
         assert 130 < props["longitude"] < 132 and 42 < props["latitude"] < 44
     assert len({f["id"] for f in doc["features"]}) == len(doc["features"])
+    text = path.read_text()
+    assert all(
+        len(tok.split(".")[-1]) <= 6
+        for tok in text.replace("]", ",").replace("[", ",").split(",")
+        if tok.strip().replace("-", "").replace(".", "").isdigit()
+    )  # 6 decimals (~0.1 m)
 
 
 def test_rasters_are_strict_cogs(demo_result: DemoResult) -> None:

@@ -36,3 +36,19 @@ def test_refuses_existing_without_overwrite(tmp_path: Path) -> None:
     with atomic_dir(target, overwrite=True) as tmp:
         (tmp / "new").write_text("1")
     assert (target / "new").read_text() == "1"
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path: Path) -> None:
+    """mkstemp/mkdtemp make 0600/0700; outputs must be readable by the team like any other file."""
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "a.geojson") as tmp:
+            tmp.write_text("{}")
+        with atomic_dir(tmp_path / "d"):
+            pass
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.geojson").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
