@@ -5,6 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.skywatch-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
+SHELL := bash
+.SHELLFLAGS := -o pipefail -c
+# This machine's pip configuration names local index folders that do not exist for most packages; drop
+# pip's "Location ... is ignored" notices so real errors stay visible.
+QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
 
 .PHONY: demo test lint typecheck pytest venv lock clean
 
@@ -13,8 +18,8 @@ venv: $(STAMP)
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else "skywatch needs Python 3.11; .venv has %d.%d (remove .venv, set PYTHON=python3.11)" % v)'
-	$(PIP) install -r requirements.lock
-	$(PIP) install --no-deps --no-build-isolation -e .
+	$(PIP) install -r requirements.lock $(QUIET_PIP)
+	$(PIP) install --no-deps --no-build-isolation -e . $(QUIET_PIP)
 	@touch $@
 
 demo: $(STAMP)
