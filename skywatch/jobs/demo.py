@@ -37,7 +37,7 @@ from skywatch.outputs.atomic import atomic_dir
 from skywatch.outputs.cog import write_cog
 from skywatch.outputs.geopackage import write_geopackage
 from skywatch.sources.local import LocalSource
-from skywatch.sources.odc_load import load_cube
+from skywatch.sources.odc_load import load_cube, read_errors
 
 __all__ = ["DemoConfig", "DemoResult", "load_demo_job", "run_demo"]
 
@@ -160,7 +160,8 @@ def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident]
         "valid": pre["valid"] & post["valid"],
         "valid_post": post["valid"],
     }
-    (arrays,) = dask.compute(lazy)
+    with read_errors():
+        (arrays,) = dask.compute(lazy)
     a = {k: np.asarray(v.values) for k, v in arrays.items()}
     a["valid_post"] = buffer_invalid(a["valid_post"], cfg.cloud_buffer_px)
     valid = buffer_invalid(a["valid"], cfg.cloud_buffer_px)

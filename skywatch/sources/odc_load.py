@@ -1,13 +1,18 @@
 """Lazy Dask-backed cubes from STAC items with odc-stac, on the project grid, in surface reflectance.
 
-Digital numbers become reflectance with each asset's ``raster:bands`` ``scale``/``offset`` (Earth Search
-``sentinel-2-c1-l2a`` carries ``offset: -0.1`` for processing baseline >= 04.00, REFERENCE.md); nodata becomes
-NaN. Class bands (SCL) stay integers.
+Digital numbers become reflectance with :func:`skywatch.sources.stac_meta.reflectance_scaling` per scene
+(Earth Search c1 declares ``offset: -0.1``; Planetary Computer and CDSE imply it from the processing baseline);
+nodata becomes NaN. Class bands (SCL) stay integers. Remote assets are probed once through the retrying HTTP
+adapter (honouring ``Retry-After``) and then read by GDAL with the same retry policy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 
 import numpy as np
 import odc.stac
@@ -15,12 +20,22 @@ import pystac
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from skywatch.errors import SourceError
+from skywatch.errors import DataError, SourceError
+from skywatch.sources.http import RetryPolicy, gdal_retry_options, probe, public_url
+from skywatch.sources.stac_meta import reflectance_scaling
 from skywatch.types import BandName, BBox
 
-__all__ = ["CLASS_BANDS", "load_cube"]
+__all__ = ["CLASS_BANDS", "load_cube", "read_errors"]
 
 CLASS_BANDS = frozenset({"scl"})
+
+
+def _solar_day(item: pystac.Item) -> date:
+    assert item.datetime is not None  # filtered by the caller
+    lon = 0.0
+    if item.bbox:
+        lon = (item.bbox[0] + item.bbox[2]) / 2
+    return (item.datetime + timedelta(hours=lon / 15.0)).date()
 
 
 def load_cube(
@@ -31,6 +46,7 @@ def load_cube(
     epsg: int,
     resolution: float = 10.0,
     chunk_px: int = 512,
+    policy: RetryPolicy | None = None,
 ) -> xr.Dataset:
     """Load ``bands`` of ``items`` lazily onto the grid ``bounds`` (metres of ``epsg``) at ``resolution``.
 
@@ -38,42 +54,106 @@ def load_cube(
     reflectance; class bands use nearest neighbour and keep their codes.
 
     Raises:
-        SourceError: no items, or an item lacks one of ``bands``.
+        SourceError: no items, an item lacks a band, or a remote asset cannot be reached.
+        DataError: scenes of one solar day disagree on their reflectance offset.
     """
     if not items:
         raise SourceError("no scenes to load: the search found nothing for this AOI and date range")
+    items = [it for it in items if it.datetime is not None]
     for item in items:
         missing = [b for b in bands if b not in item.assets]
         if missing:
             raise SourceError(f"scene {item.id!r} has no asset(s) {missing}; it has {sorted(item.assets)}")
+    policy = policy or RetryPolicy()
+    _probe_remote(items, bands, policy)
+    odc.stac.configure_rio(cloud_defaults=True, **gdal_retry_options(policy))
     geobox = GeoBox.from_bbox(bounds, crs=f"EPSG:{epsg}", resolution=resolution)
     resampling = {b: ("nearest" if b in CLASS_BANDS else "bilinear") for b in bands}
     try:
         raw = odc.stac.load(
-            list(items),
-            bands=list(bands),
-            geobox=geobox,
-            chunks={"x": chunk_px, "y": chunk_px},
-            groupby="solar_day",
-            resampling=resampling,
-            fail_on_error=True,
-        )
+            list(items), bands=list(bands), geobox=geobox, chunks={"x": chunk_px, "y": chunk_px},
+            groupby="solar_day", resampling=resampling, fail_on_error=True,
+        )  # fmt: skip
     except Exception as exc:  # odc-stac/rasterio raise many types; name the request
         raise SourceError(f"could not load bands {list(bands)} from {len(items)} scene(s): {exc}") from exc
+    days = sorted({_solar_day(it) for it in items})
     out = {}
     for band in bands:
         da = raw[band]
         if band in CLASS_BANDS:
             out[band] = da
             continue
-        scale, offset, nodata = _raster_band(items[0], band)
-        valid = da != nodata if nodata is not None else True
-        out[band] = xr.where(valid, da.astype(np.float32) * np.float32(scale) + np.float32(offset), np.nan).astype(
-            np.float32
-        )
-    return xr.Dataset(out, attrs={"epsg": epsg, "resolution": resolution})
+        scale, offset = _per_day_scaling(items, band, days)
+        nodata = (items[0].assets[band].extra_fields.get("raster:bands") or [{}])[0].get("nodata", 0)
+        s = xr.DataArray(scale, dims="time", coords={"time": da.time})
+        o = xr.DataArray(offset, dims="time", coords={"time": da.time})
+        refl = da.astype(np.float32) * s.astype(np.float32) + o.astype(np.float32)
+        out[band] = refl.where(da != nodata).astype(np.float32)
+    ds = xr.Dataset(out, attrs={"epsg": epsg, "resolution": resolution})
+    ds.attrs["scenes"] = [it.id for it in items]
+    return ds
 
 
-def _raster_band(item: pystac.Item, band: str) -> tuple[float, float, float | None]:
-    rb = (item.assets[band].extra_fields.get("raster:bands") or [{}])[0]
-    return float(rb.get("scale", 1.0)), float(rb.get("offset", 0.0)), rb.get("nodata")
+def _per_day_scaling(items: Sequence[pystac.Item], band: str, days: list[date]) -> tuple[np.ndarray, np.ndarray]:
+    by_day: dict[date, set[tuple[float, float]]] = {}
+    for it in items:
+        rule = reflectance_scaling(it.properties, it.assets[band].to_dict())
+        by_day.setdefault(_solar_day(it), set()).add(rule)
+    scale, offset = [], []
+    for day in days:
+        rules = by_day[day]
+        if len(rules) > 1:
+            raise DataError(
+                f"scenes of {day} disagree on the reflectance scaling of {band!r} ({sorted(rules)}); "
+                "load them on separate dates"
+            )
+        (s, o) = next(iter(rules))
+        scale.append(s)
+        offset.append(o)
+    return np.array(scale), np.array(offset)
+
+
+def _probe_remote(items: Sequence[pystac.Item], bands: Sequence[str], policy: RetryPolicy) -> None:
+    urls = sorted({it.assets[b].href for it in items for b in bands if it.assets[b].href.startswith("http")})
+    if not urls:
+        return
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda u: probe(u, policy=policy), urls))
+
+
+class _FailedReads(logging.Handler):
+    """Collects the asset URIs odc-loader names when a read fails (it logs them; the exception does not)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.uris: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.args and isinstance(record.args, tuple):
+            self.uris.append(str(record.args[0]))
+
+
+@contextlib.contextmanager
+def read_errors() -> Iterator[None]:
+    """Turn failures while computing a cube (truncated or corrupt assets, broken connections) into one
+    :class:`SourceError` that names the asset, instead of odc's log lines and a traceback."""
+    logger = logging.getLogger("odc.loader._rio")
+    handler = _FailedReads()
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    except SourceError:
+        raise
+    except Exception as exc:  # raised from GDAL/odc inside dask tasks
+        if not handler.uris and "Rasterio" not in type(exc).__name__:
+            raise
+        where = public_url(handler.uris[0]) if handler.uris else "an asset"
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise SourceError(
+            f"reading {where} failed: the file looks truncated or corrupt, or the server broke off ({first}); "
+            "re-run to retry, or report the asset to the provider"
+        ) from None
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate

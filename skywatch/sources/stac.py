@@ -1,0 +1,137 @@
+"""STAC API sources (Earth Search, Planetary Computer, Copernicus Data Space, or any same-API endpoint) through
+pystac-client, with the retrying HTTP adapter and an injected URL-signing function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pystac
+import requests
+from pystac_client import ItemSearch
+from pystac_client.exceptions import APIError
+from pystac_client.stac_api_io import StacApiIO
+from urllib3.util.retry import Retry
+
+from skywatch.errors import SourceError
+from skywatch.sources.http import AuthError, RetryPolicy, public_url
+from skywatch.sources.providers import Provider
+
+__all__ = ["StacSource", "canonical_item"]
+
+Modifier = Callable[[Any], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StacSource:
+    """Search one STAC API.
+
+    Attributes:
+        provider: Which provider's collection names and asset keys to use.
+        url: Another endpoint with the same API (a mirror, a self-hosted stac-fastapi); default the provider's.
+        modifier: Applied to every returned item, e.g. ``planetary_computer.sign_inplace`` (never a global).
+        policy: Retry policy for the API requests.
+        headers: Extra request headers (e.g. an API key); never logged.
+    """
+
+    provider: Provider
+    url: str | None = None
+    modifier: Modifier | None = None
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The provider's name."""
+        return self.provider.name
+
+    @property
+    def root(self) -> str:
+        """The STAC API root in use."""
+        return (self.url or self.provider.url).rstrip("/")
+
+    def _stac_io(self) -> StacApiIO:
+        p = self.policy
+        retry = Retry(
+            total=p.max_attempts - 1,
+            status_forcelist=sorted(p.statuses),
+            allowed_methods=frozenset({"GET", "POST"}),
+            backoff_factor=p.backoff_s,
+            backoff_max=p.max_backoff_s,
+            backoff_jitter=p.backoff_s * p.jitter,
+            respect_retry_after_header=True,
+            retry_after_max=int(p.max_backoff_s),
+        )
+        return StacApiIO(headers=dict(self.headers), timeout=p.timeout_s, max_retries=retry)
+
+    def search(
+        self,
+        *,
+        bbox: tuple[float, float, float, float],
+        start: date,
+        end: date,
+        collection: str,
+        max_cloud: float | None = None,
+        max_items: int | None = 500,
+    ) -> list[pystac.Item]:
+        """Items of ``collection`` meeting ``bbox`` (lon/lat) from ``start`` to ``end`` (inclusive days).
+
+        Asset keys are renamed to skywatch's canonical band names; the provider's own keys stay too.
+
+        Raises:
+            AuthError: 401/403.
+            SourceError: the API failed after retries, or answered with an error.
+        """
+        params: dict[str, Any] = {
+            "collections": [self.provider.collection_id(collection)],
+            "bbox": list(bbox),
+            "datetime": f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T23:59:59Z",
+            "limit": 100,
+            "max_items": max_items,
+        }
+        if max_cloud is not None and collection.startswith("sentinel-2"):
+            params["filter"] = {"op": "<=", "args": [{"property": "eo:cloud_cover"}, float(max_cloud)]}
+            params["filter_lang"] = "cql2-json"
+        search_url = f"{self.root}/search"
+        try:
+            search = ItemSearch(search_url, stac_io=self._stac_io(), modifier=self.modifier, **params)
+            items = list(search.items())
+        except APIError as exc:
+            status = getattr(exc, "status_code", None)
+            if status in (401, 403):
+                raise AuthError(
+                    f"{public_url(search_url)} refused the request (HTTP {status}); check credentials"
+                ) from None
+            raise SourceError(
+                f"STAC search at {public_url(search_url)} failed (HTTP {status}): {_short(exc)}"
+            ) from None
+        except requests.exceptions.RetryError as exc:
+            raise SourceError(
+                f"STAC search at {public_url(search_url)} still failing after {self.policy.max_attempts} attempts "
+                f"({_short(exc)}); the service may be overloaded - try again later"
+            ) from None
+        except requests.RequestException as exc:
+            raise SourceError(f"cannot reach {public_url(search_url)}: {type(exc).__name__}") from None
+        return sorted((canonical_item(it, self.provider, collection) for it in items), key=_order)
+
+
+def _order(item: pystac.Item) -> tuple[str, str]:
+    return (item.datetime.isoformat() if item.datetime else "", item.id)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def canonical_item(item: pystac.Item, provider: Provider, collection: str) -> pystac.Item:
+    """A copy of ``item`` whose assets are also reachable under skywatch's canonical band names."""
+    out = item.clone()
+    for band, key in provider.assets.get(collection, {}).items():
+        if key in out.assets and band not in out.assets:
+            out.add_asset(band, out.assets[key].clone())
+    out.properties.setdefault("skywatch:provider", provider.name)
+    out.properties.setdefault("skywatch:collection", collection)
+    return out
