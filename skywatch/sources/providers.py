@@ -57,7 +57,8 @@ class Provider:
             return self.collections[collection]
         except KeyError:
             raise SourceError(
-                f"collection {collection!r} is not offered through {self.name}; choose one of {sorted(self.collections)}"
+                f"collection {collection!r} is not offered through {self.name}; "
+                f"choose one of {sorted(self.collections)}"
             ) from None
 
     def asset_key(self, collection: str, band: str) -> str:

@@ -41,7 +41,7 @@ def test_503_twice_then_200_succeeds(server: RangeServer, remote_items: list[pys
     red = _load(remote_items, ["red"])
     assert np.isfinite(red).mean() > 0.9
     statuses = [r.status for r in server.requests_for(path)]
-    assert statuses[:2] == [503, 503] and 200 in statuses[2:] + [206] and 206 in statuses
+    assert statuses[:2] == [503, 503] and 206 in statuses[2:]
 
 
 def test_429_retry_after_is_honoured(server: RangeServer, remote_items: list[pystac.Item]) -> None:
