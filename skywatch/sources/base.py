@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Protocol, runtime_checkable
 
 import pystac
+import xarray as xr
 
-from skywatch.types import BBox
+from skywatch.types import BandName, BBox
 
 __all__ = ["Source"]
 
 
 @runtime_checkable
 class Source(Protocol):
-    """Finds scenes; pixels are read from the items' assets by :func:`skywatch.sources.odc_load.load_cube`."""
+    """Finds scenes and reads their pixels onto a grid."""
 
     name: str
 
-    def search(self, *, bbox: BBox, start: date, end: date, collection: str) -> list[pystac.Item]:
-        """Items of ``collection`` meeting ``bbox`` (lon/lat) between ``start`` and ``end`` (inclusive)."""
+    def search(
+        self, *, bbox: BBox, start: date, end: date, collection: str, max_cloud: float | None = None
+    ) -> list[pystac.Item]:
+        """Scenes of ``collection`` meeting ``bbox`` (lon/lat) between ``start`` and ``end`` (inclusive)."""
+        ...
+
+    def load(
+        self, items: Sequence[pystac.Item], *, bands: Sequence[BandName], bounds: BBox, epsg: int, resolution: float
+    ) -> xr.Dataset:
+        """A lazy cube (time, y, x) of ``bands`` on the grid ``bounds`` (metres of ``epsg``); reflectance 0-1."""
         ...

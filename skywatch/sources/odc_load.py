@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import odc.stac
@@ -22,6 +23,7 @@ from odc.geo.geobox import GeoBox
 
 from skywatch.errors import DataError, SourceError
 from skywatch.sources.http import RetryPolicy, gdal_retry_options, probe, public_url
+from skywatch.sources.providers import S1_BANDS
 from skywatch.sources.stac_meta import reflectance_scaling
 from skywatch.types import BandName, BBox
 
@@ -47,6 +49,8 @@ def load_cube(
     resolution: float = 10.0,
     chunk_px: int = 512,
     policy: RetryPolicy | None = None,
+    aws: Mapping[str, Any] | None = None,
+    gdal_options: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Load ``bands`` of ``items`` lazily onto the grid ``bounds`` (metres of ``epsg``) at ``resolution``.
 
@@ -66,7 +70,11 @@ def load_cube(
             raise SourceError(f"scene {item.id!r} has no asset(s) {missing}; it has {sorted(item.assets)}")
     policy = policy or RetryPolicy()
     _probe_remote(items, bands, policy)
-    odc.stac.configure_rio(cloud_defaults=True, **gdal_retry_options(policy))
+    # odc-loader reads under its own process-wide rasterio settings (an enclosing rasterio.Env does not reach
+    # them), so the retry policy, and S3 credentials where a provider needs them, are set through it.
+    odc.stac.configure_rio(
+        cloud_defaults=True, aws=dict(aws) if aws else None, **{**gdal_retry_options(policy), **(gdal_options or {})}
+    )
     geobox = GeoBox.from_bbox(bounds, crs=f"EPSG:{epsg}", resolution=resolution)
     resampling = {b: ("nearest" if b in CLASS_BANDS else "bilinear") for b in bands}
     try:
@@ -97,7 +105,7 @@ def load_cube(
 def _per_day_scaling(items: Sequence[pystac.Item], band: str, days: list[date]) -> tuple[np.ndarray, np.ndarray]:
     by_day: dict[date, set[tuple[float, float]]] = {}
     for it in items:
-        rule = reflectance_scaling(it.properties, it.assets[band].to_dict())
+        rule = (1.0, 0.0) if band in S1_BANDS else reflectance_scaling(it.properties, it.assets[band].to_dict())
         by_day.setdefault(_solar_day(it), set()).add(rule)
     scale, offset = [], []
     for day in days:

@@ -3,13 +3,15 @@ pystac-client, with the retrying HTTP adapter and an injected URL-signing functi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pystac
 import requests
+import xarray as xr
 from pystac_client import ItemSearch
 from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
@@ -17,9 +19,11 @@ from urllib3.util.retry import Retry
 
 from skywatch.errors import SourceError
 from skywatch.sources.http import AuthError, RetryPolicy, public_url
+from skywatch.sources.odc_load import load_cube
 from skywatch.sources.providers import Provider
+from skywatch.types import BandName, BBox
 
-__all__ = ["StacSource", "canonical_item"]
+__all__ = ["StacSource", "canonical_item", "to_db"]
 
 Modifier = Callable[[Any], None]
 
@@ -41,6 +45,7 @@ class StacSource:
     modifier: Modifier | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     headers: Mapping[str, str] = field(default_factory=dict)
+    s3: Mapping[str, str] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -115,6 +120,46 @@ class StacSource:
         except requests.RequestException as exc:
             raise SourceError(f"cannot reach {public_url(search_url)}: {type(exc).__name__}") from None
         return sorted((canonical_item(it, self.provider, collection) for it in items), key=_order)
+
+    def load(
+        self,
+        items: Sequence[pystac.Item],
+        *,
+        bands: Sequence[BandName],
+        bounds: BBox,
+        epsg: int,
+        resolution: float = 10.0,
+    ) -> xr.Dataset:
+        """Pixels of ``items`` on the grid: reflectance for Sentinel-2, backscatter in dB for Sentinel-1.
+
+        Raises:
+            SourceError: Sentinel-1 from a provider that serves uncalibrated digital numbers; unreadable assets.
+        """
+        s1 = any(it.properties.get("skywatch:collection") == "sentinel-1-grd" for it in items)
+        if s1 and not self.provider.s1_linear_power:
+            raise SourceError(
+                f"{self.provider.name} serves Sentinel-1 GRD as uncalibrated digital numbers, not sigma0; for "
+                "backscatter in dB use --provider planetary-computer (RTC), sentinelhub or earthengine"
+            )
+        aws = gdal = None
+        if self.s3:
+            aws = {"aws_access_key_id": self.s3["key"], "aws_secret_access_key": self.s3["secret"],
+                   "endpoint_url": self.s3["endpoint"]}  # fmt: skip
+            gdal = {"AWS_VIRTUAL_HOSTING": "FALSE", "AWS_S3_ENDPOINT": self.s3["endpoint"], "AWS_HTTPS": "YES"}
+        cube = load_cube(
+            items, bands=bands, bounds=bounds, epsg=epsg, resolution=resolution, policy=self.policy, aws=aws,
+            gdal_options=gdal,
+        )  # fmt: skip
+        if s1:
+            for band in bands:
+                cube[band] = to_db(cube[band])
+        return cube
+
+
+def to_db(linear: xr.DataArray) -> xr.DataArray:
+    """Backscatter power to decibels (10 log10); non-positive values become NaN."""
+    db: xr.DataArray = 10.0 * xr.apply_ufunc(np.log10, linear.where(linear > 0), dask="allowed")
+    return db.astype(np.float32)
 
 
 def _order(item: pystac.Item) -> tuple[str, str]:

@@ -1,0 +1,219 @@
+"""Sentinel Hub: the Catalog API to search, the Process API for pixels (``sentinelhub`` package).
+
+Credentials: ``SH_CLIENT_ID`` and ``SH_CLIENT_SECRET`` from the environment, or the sentinelhub config file
+(``sentinelhub.config --sh_client_id ...``). The Process API returns at most 2500 x 2500 pixels per request
+(Sentinel Hub documentation), so a grid is fetched in tiles of at most ``max_px`` and assembled lazily.
+Sentinel-2 L2A comes as reflectance (Sentinel Hub applies the baseline offset); Sentinel-1 IW GRD is asked for
+as orthorectified sigma0 (``backCoeff: SIGMA0_ELLIPSOID``), linear power, and converted to dB here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import pystac
+import xarray as xr
+from odc.geo.geobox import GeoBox
+
+from skywatch.errors import SourceError
+from skywatch.sources.credentials import CredentialError, check_file_permissions
+from skywatch.sources.http import AuthError, RetryPolicy
+from skywatch.types import BandName, BBox
+
+__all__ = ["SentinelHubSource", "evalscript", "sentinelhub_config"]
+
+_S2 = {
+    "coastal": "B01", "blue": "B02", "green": "B03", "red": "B04", "rededge1": "B05", "rededge2": "B06",
+    "rededge3": "B07", "nir": "B08", "nir08": "B8A", "nir09": "B09", "swir16": "B11", "swir22": "B12", "scl": "SCL",
+}  # fmt: skip
+_S1 = {"vv": "VV", "vh": "VH"}
+
+
+def sentinelhub_config(env: Mapping[str, str]) -> Any:
+    """An ``SHConfig`` with OAuth client credentials from ``env`` or the sentinelhub config file.
+
+    Raises:
+        CredentialError: neither is set (the message names both ways; no value is ever shown).
+    """
+    from sentinelhub import SHConfig
+
+    config = SHConfig()
+    if env.get("SH_CLIENT_ID") and env.get("SH_CLIENT_SECRET"):
+        config.sh_client_id = env["SH_CLIENT_ID"]
+        config.sh_client_secret = env["SH_CLIENT_SECRET"]
+    else:
+        location = getattr(SHConfig, "get_config_location", None)
+        if callable(location):
+            check_file_permissions(Path(location()))
+    if not (config.sh_client_id and config.sh_client_secret):
+        raise CredentialError(
+            "Sentinel Hub needs OAuth client credentials: set SH_CLIENT_ID and SH_CLIENT_SECRET, or store them with "
+            "`sentinelhub.config --sh_client_id ... --sh_client_secret ...` (create an OAuth client in the "
+            "Sentinel Hub dashboard)"
+        )
+    return config
+
+
+def evalscript(bands: Sequence[str], collection: str) -> str:
+    """A version-3 evalscript returning ``bands`` (canonical names) as FLOAT32, plus ``dataMask`` last."""
+    table = _S1 if collection == "sentinel-1-grd" else _S2
+    names = [table[b] for b in bands]
+    units = ", ".join('"DN"' if n == "SCL" or collection == "sentinel-1-grd" else '"REFLECTANCE"' for n in names)
+    listed = ", ".join(f'"{n}"' for n in names)
+    values = ", ".join(f"s.{n}" for n in names)
+    return (
+        "//VERSION=3\n"
+        "function setup() {\n"
+        f'  return {{input: [{{bands: [{listed}, "dataMask"], units: [{units}, "DN"]}}],\n'
+        f'          output: {{bands: {len(names) + 1}, sampleType: "FLOAT32"}}}};\n'
+        "}\n"
+        f"function evaluatePixel(s) {{ return [{values}, s.dataMask]; }}\n"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SentinelHubSource:
+    """Sentinel Hub Catalog + Process APIs."""
+
+    config: Any = field(repr=False)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    max_px: int = 2500
+    name: str = "sentinelhub"
+
+    def _collection(self, collection: str) -> Any:
+        from sentinelhub import DataCollection
+
+        table = {"sentinel-2-l2a": DataCollection.SENTINEL2_L2A, "sentinel-1-grd": DataCollection.SENTINEL1_IW}
+        if collection not in table:
+            raise SourceError(f"collection {collection!r} is not offered through sentinelhub; use {sorted(table)}")
+        return table[collection]
+
+    def search(
+        self, *, bbox: BBox, start: date, end: date, collection: str, max_cloud: float | None = None
+    ) -> list[pystac.Item]:
+        """Scenes from the Catalog API, one item per acquisition (no assets: pixels come from :meth:`load`).
+
+        Raises:
+            AuthError: the OAuth client was refused; SourceError: the API failed.
+        """
+        from sentinelhub import CRS, SentinelHubCatalog
+        from sentinelhub import BBox as SHBBox
+
+        catalog = SentinelHubCatalog(config=self.config)
+        kwargs: dict[str, Any] = {}
+        if max_cloud is not None and collection == "sentinel-2-l2a":
+            kwargs["filter"] = f"eo:cloud_cover < {float(max_cloud)}"
+        try:
+            results = list(
+                catalog.search(self._collection(collection), bbox=SHBBox(bbox, crs=CRS.WGS84),
+                               time=(start.isoformat(), (end + timedelta(days=1)).isoformat()), **kwargs)
+            )  # fmt: skip
+        except Exception as exc:  # sentinelhub raises DownloadFailedException / OAuth errors
+            raise _translate(exc) from None
+        items = []
+        for feature in results:
+            when = datetime.fromisoformat(feature["properties"]["datetime"].replace("Z", "+00:00"))
+            props = {k: v for k, v in feature.get("properties", {}).items() if k != "datetime"}
+            props.update({"skywatch:provider": self.name, "skywatch:collection": collection})
+            items.append(
+                pystac.Item(id=feature["id"], geometry=feature.get("geometry"), bbox=feature.get("bbox"),
+                            datetime=when.astimezone(UTC), properties=props)
+            )  # fmt: skip
+        return sorted(items, key=lambda it: (it.datetime, it.id))  # type: ignore[arg-type,return-value]
+
+    def load(
+        self, items: Sequence[pystac.Item], *, bands: Sequence[BandName], bounds: BBox, epsg: int, resolution: float
+    ) -> xr.Dataset:
+        """Process API pixels, one time step per acquisition day, fetched lazily in tiles.
+
+        Raises:
+            SourceError: no items; AuthError: refused credentials (raised when computed).
+        """
+        if not items:
+            raise SourceError("no scenes to load: the search found nothing for this AOI and date range")
+        collection = str(items[0].properties.get("skywatch:collection", "sentinel-2-l2a"))
+        geobox = GeoBox.from_bbox(bounds, crs=f"EPSG:{epsg}", resolution=resolution)
+        days = sorted({it.datetime.date() for it in items if it.datetime})
+        h, w = geobox.shape
+        step = self.max_px
+        per_day = []
+        for day in days:
+            rows = []
+            for r0 in range(0, h, step):
+                cols = []
+                for c0 in range(0, w, step):
+                    th, tw = min(step, h - r0), min(step, w - c0)
+                    sub = geobox[r0 : r0 + th, c0 : c0 + tw]
+                    lazy = dask.delayed(self._fetch)(sub, day, list(bands), collection, epsg)
+                    cols.append(da.from_delayed(lazy, shape=(len(bands) + 1, th, tw), dtype=np.float32))
+                rows.append(da.concatenate(cols, axis=2))
+            per_day.append(da.concatenate(rows, axis=1))
+        stack = da.stack(per_day)  # (time, band+mask, y, x)
+        coords = {
+            "time": [np.datetime64(d, "ns") for d in days],
+            **{k: v.values for k, v in geobox.coordinates.items()},
+        }
+        valid = stack[:, -1] > 0
+        data = {}
+        for i, band in enumerate(bands):
+            arr = da.where(valid, stack[:, i], np.nan)
+            if band == "scl":
+                arr = da.where(valid, stack[:, i], 0).astype(np.uint8)
+            elif collection == "sentinel-1-grd":
+                arr = 10 * da.log10(da.where(arr > 0, arr, np.nan))
+            data[band] = xr.DataArray(arr.astype(np.uint8 if band == "scl" else np.float32),
+                                      dims=("time", "y", "x"), coords=coords)  # fmt: skip
+        return xr.Dataset(data, attrs={"epsg": epsg, "resolution": resolution, "scenes": [it.id for it in items]})
+
+    def _fetch(self, geobox: GeoBox, day: date, bands: list[str], collection: str, epsg: int) -> np.ndarray:
+        from sentinelhub import CRS, MimeType, MosaickingOrder, SentinelHubRequest
+        from sentinelhub import BBox as SHBBox
+
+        minx, miny, maxx, maxy = geobox.boundingbox
+        other: dict[str, Any] = {}
+        if collection == "sentinel-1-grd":
+            other = {"processing": {"backCoeff": "SIGMA0_ELLIPSOID", "orthorectify": True}}
+        request = SentinelHubRequest(
+            evalscript=evalscript(bands, collection),
+            input_data=[
+                SentinelHubRequest.input_data(
+                    self._collection(collection), time_interval=(day.isoformat(), (day + timedelta(days=1)).isoformat()),
+                    mosaicking_order=MosaickingOrder.LEAST_CC if collection != "sentinel-1-grd" else None,
+                    other_args=other or None,
+                )
+            ],
+            responses=[SentinelHubRequest.output_response("default", MimeType.TIFF)],
+            bbox=SHBBox((minx, miny, maxx, maxy), crs=CRS(epsg)),
+            size=(geobox.shape[1], geobox.shape[0]),
+            config=self.config,
+        )  # fmt: skip
+        try:
+            (arr,) = request.get_data()
+        except Exception as exc:
+            raise _translate(exc) from None
+        out = np.asarray(arr, dtype=np.float32)
+        if out.ndim == 2:
+            out = out[..., None]
+        out = np.moveaxis(out, -1, 0)
+        if out.shape != (len(bands) + 1, *geobox.shape):
+            raise SourceError(
+                f"Sentinel Hub returned an array of shape {out.shape}; expected {(len(bands) + 1, *geobox.shape)}"
+            )
+        return out
+
+
+def _translate(exc: Exception) -> SourceError:
+    text = str(exc)
+    status = getattr(getattr(exc, "request_exception", None), "response", None)
+    code = getattr(status, "status_code", None)
+    if code in (401, 403) or "401" in text[:200] or "invalid_client" in text or "Unauthorized" in text:
+        return AuthError("Sentinel Hub refused the OAuth client (HTTP 401/403); check SH_CLIENT_ID/SH_CLIENT_SECRET")
+    first = text.splitlines()[0][:200] if text else type(exc).__name__
+    return SourceError(f"Sentinel Hub request failed: {first}")
