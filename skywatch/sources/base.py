@@ -18,7 +18,10 @@ __all__ = ["Source"]
 class Source(Protocol):
     """Finds scenes and reads their pixels onto a grid."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The provider's name as the CLI spells it."""
+        ...
 
     def search(
         self, *, bbox: BBox, start: date, end: date, collection: str, max_cloud: float | None = None

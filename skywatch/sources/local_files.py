@@ -30,11 +30,32 @@ from skywatch.types import BBox
 __all__ = ["DESCRIPTION_TO_BAND", "LocalFile", "load_files", "scan_folder"]
 
 DESCRIPTION_TO_BAND = {
-    "B1": "coastal", "B01": "coastal", "B2": "blue", "B02": "blue", "B3": "green", "B03": "green",
-    "B4": "red", "B04": "red", "B5": "rededge1", "B05": "rededge1", "B6": "rededge2", "B06": "rededge2",
-    "B7": "rededge3", "B07": "rededge3", "B8": "nir", "B08": "nir", "B8A": "nir08", "B9": "nir09",
-    "B09": "nir09", "B10": "cirrus", "B11": "swir16", "B12": "swir22", "SCL": "scl", "VV": "vv", "VH": "vh",
-}  # fmt: skip
+    "B1": "coastal",
+    "B01": "coastal",
+    "B2": "blue",
+    "B02": "blue",
+    "B3": "green",
+    "B03": "green",
+    "B4": "red",
+    "B04": "red",
+    "B5": "rededge1",
+    "B05": "rededge1",
+    "B6": "rededge2",
+    "B06": "rededge2",
+    "B7": "rededge3",
+    "B07": "rededge3",
+    "B8": "nir",
+    "B08": "nir",
+    "B8A": "nir08",
+    "B9": "nir09",
+    "B09": "nir09",
+    "B10": "cirrus",
+    "B11": "swir16",
+    "B12": "swir22",
+    "SCL": "scl",
+    "VV": "vv",
+    "VH": "vh",
+}
 _DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 
 
@@ -89,10 +110,19 @@ def scan_folder(folder: Path) -> list[LocalFile]:
 
 
 def _read(path: Path, index: int, geobox: GeoBox, resampling: Resampling) -> np.ndarray:
-    with rasterio.open(path) as src, WarpedVRT(
-        src, crs=str(geobox.crs), transform=geobox.affine, width=geobox.shape[1], height=geobox.shape[0],
-        resampling=resampling, src_nodata=src.nodata, nodata=np.nan if src.dtypes[index - 1].startswith("float") else 0,
-    ) as vrt:  # fmt: skip
+    with (
+        rasterio.open(path) as src,
+        WarpedVRT(
+            src,
+            crs=str(geobox.crs),
+            transform=geobox.affine,
+            width=geobox.shape[1],
+            height=geobox.shape[0],
+            resampling=resampling,
+            src_nodata=src.nodata,
+            nodata=np.nan if src.dtypes[index - 1].startswith("float") else 0,
+        ) as vrt,
+    ):
         return vrt.read(index)
 
 
@@ -129,8 +159,12 @@ def load_files(
                 arr = arr.astype(out_dtype)
             layers.append(arr)
         data[band] = xr.DataArray(
-            da.stack(layers), dims=("time", "y", "x"),
-            coords={"time": [np.datetime64(f.day, "ns") for f in files], **{k: v.values for k, v in geobox.coordinates.items()}},
-        )  # fmt: skip
+            da.stack(layers),
+            dims=("time", "y", "x"),
+            coords={
+                "time": [np.datetime64(f.day, "ns") for f in files],
+                **{k: v.values for k, v in geobox.coordinates.items()},
+            },
+        )
     ds = xr.Dataset(data, attrs={"epsg": epsg, "resolution": resolution, "scenes": [f.path.name for f in files]})
     return ds.odc.assign_crs(f"EPSG:{epsg}") if hasattr(ds, "odc") else ds

@@ -30,9 +30,20 @@ from skywatch.types import BandName, BBox
 __all__ = ["SentinelHubSource", "evalscript", "sentinelhub_config"]
 
 _S2 = {
-    "coastal": "B01", "blue": "B02", "green": "B03", "red": "B04", "rededge1": "B05", "rededge2": "B06",
-    "rededge3": "B07", "nir": "B08", "nir08": "B8A", "nir09": "B09", "swir16": "B11", "swir22": "B12", "scl": "SCL",
-}  # fmt: skip
+    "coastal": "B01",
+    "blue": "B02",
+    "green": "B03",
+    "red": "B04",
+    "rededge1": "B05",
+    "rededge2": "B06",
+    "rededge3": "B07",
+    "nir": "B08",
+    "nir08": "B8A",
+    "nir09": "B09",
+    "swir16": "B11",
+    "swir22": "B12",
+    "scl": "SCL",
+}
 _S1 = {"vv": "VV", "vh": "VH"}
 
 
@@ -112,9 +123,13 @@ class SentinelHubSource:
             kwargs["filter"] = f"eo:cloud_cover < {float(max_cloud)}"
         try:
             results = list(
-                catalog.search(self._collection(collection), bbox=SHBBox(bbox, crs=CRS.WGS84),
-                               time=(start.isoformat(), (end + timedelta(days=1)).isoformat()), **kwargs)
-            )  # fmt: skip
+                catalog.search(
+                    self._collection(collection),
+                    bbox=SHBBox(bbox, crs=CRS.WGS84),
+                    time=(start.isoformat(), (end + timedelta(days=1)).isoformat()),
+                    **kwargs,
+                )
+            )
         except Exception as exc:  # sentinelhub raises DownloadFailedException / OAuth errors
             raise _translate(exc) from None
         items = []
@@ -123,10 +138,15 @@ class SentinelHubSource:
             props = {k: v for k, v in feature.get("properties", {}).items() if k != "datetime"}
             props.update({"skywatch:provider": self.name, "skywatch:collection": collection})
             items.append(
-                pystac.Item(id=feature["id"], geometry=feature.get("geometry"), bbox=feature.get("bbox"),
-                            datetime=when.astimezone(UTC), properties=props)
-            )  # fmt: skip
-        return sorted(items, key=lambda it: (it.datetime, it.id))  # type: ignore[arg-type,return-value]
+                pystac.Item(
+                    id=feature["id"],
+                    geometry=feature.get("geometry"),
+                    bbox=feature.get("bbox"),
+                    datetime=when.astimezone(UTC),
+                    properties=props,
+                )
+            )
+        return sorted(items, key=lambda it: (it.datetime, it.id))
 
     def load(
         self, items: Sequence[pystac.Item], *, bands: Sequence[BandName], bounds: BBox, epsg: int, resolution: float
@@ -168,8 +188,9 @@ class SentinelHubSource:
                 arr = da.where(valid, stack[:, i], 0).astype(np.uint8)
             elif collection == "sentinel-1-grd":
                 arr = 10 * da.log10(da.where(arr > 0, arr, np.nan))
-            data[band] = xr.DataArray(arr.astype(np.uint8 if band == "scl" else np.float32),
-                                      dims=("time", "y", "x"), coords=coords)  # fmt: skip
+            data[band] = xr.DataArray(
+                arr.astype(np.uint8 if band == "scl" else np.float32), dims=("time", "y", "x"), coords=coords
+            )
         return xr.Dataset(data, attrs={"epsg": epsg, "resolution": resolution, "scenes": [it.id for it in items]})
 
     def _fetch(self, geobox: GeoBox, day: date, bands: list[str], collection: str, epsg: int) -> np.ndarray:
@@ -184,7 +205,8 @@ class SentinelHubSource:
             evalscript=evalscript(bands, collection),
             input_data=[
                 SentinelHubRequest.input_data(
-                    self._collection(collection), time_interval=(day.isoformat(), (day + timedelta(days=1)).isoformat()),
+                    self._collection(collection),
+                    time_interval=(day.isoformat(), (day + timedelta(days=1)).isoformat()),
                     mosaicking_order=MosaickingOrder.LEAST_CC if collection != "sentinel-1-grd" else None,
                     other_args=other or None,
                 )
@@ -193,7 +215,7 @@ class SentinelHubSource:
             bbox=SHBBox((minx, miny, maxx, maxy), crs=CRS(epsg)),
             size=(geobox.shape[1], geobox.shape[0]),
             config=self.config,
-        )  # fmt: skip
+        )
         try:
             (arr,) = request.get_data()
         except Exception as exc:

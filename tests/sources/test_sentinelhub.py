@@ -31,12 +31,18 @@ BOUNDS = (666_600.0, 4_773_500.0, 667_600.0, 4_774_500.0)  # 1 km at 10 m: 100 x
 
 def _feature(i: int, day: str, cc: float) -> dict[str, Any]:
     return {
-        "stac_version": "1.0.0", "type": "Feature", "id": f"S2B_MSIL2A_{day.replace('-', '')}T021531_N0511_R003_T52TFN_{i}",
+        "stac_version": "1.0.0",
+        "type": "Feature",
+        "id": f"S2B_MSIL2A_{day.replace('-', '')}T021531_N0511_R003_T52TFN_{i}",
         "bbox": [130.5, 42.3, 131.9, 43.3],
-        "geometry": {"type": "Polygon", "coordinates": [[[130.5, 42.3], [131.9, 42.3], [131.9, 43.3], [130.5, 43.3], [130.5, 42.3]]]},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[130.5, 42.3], [131.9, 42.3], [131.9, 43.3], [130.5, 43.3], [130.5, 42.3]]],
+        },
         "properties": {"datetime": f"{day}T02:15:31Z", "eo:cloud_cover": cc, "platform": "sentinel-2b"},
-        "assets": {}, "links": [],
-    }  # fmt: skip
+        "assets": {},
+        "links": [],
+    }
 
 
 def _tiff(request: Any, context: Any) -> bytes:
@@ -47,8 +53,15 @@ def _tiff(request: Any, context: Any) -> bytes:
     arr[-1] = 1.0  # dataMask
     arr[-1, 0, 0] = 0.0  # one no-data pixel
     with MemoryFile() as mem:
-        with mem.open(driver="GTiff", width=w, height=h, count=nbands, dtype="float32", crs="EPSG:32652",
-                      transform=Affine(10, 0, 0, 0, -10, 0)) as ds:  # fmt: skip
+        with mem.open(
+            driver="GTiff",
+            width=w,
+            height=h,
+            count=nbands,
+            dtype="float32",
+            crs="EPSG:32652",
+            transform=Affine(10, 0, 0, 0, -10, 0),
+        ) as ds:
             ds.write(arr)
         context.headers["Content-Type"] = "image/tiff"
         return bytes(mem.read())
@@ -70,15 +83,35 @@ def test_missing_credentials_name_the_variables(monkeypatch: pytest.MonkeyPatch,
 def test_search_pages_and_load_tiles(sh: SentinelHubSource) -> None:
     with requests_mock.Mocker() as m:
         m.post(TOKEN, json={"access_token": "tok-1", "expires_in": 3600, "token_type": "Bearer"})
-        m.post(CATALOG, [
-            {"json": {"type": "FeatureCollection", "features": [_feature(1, "2025-10-21", 3.2)], "links": [],
-                      "context": {"next": 1, "limit": 1, "returned": 1}}},
-            {"json": {"type": "FeatureCollection", "features": [_feature(2, "2025-10-26", 40.0)], "links": [],
-                      "context": {"limit": 1, "returned": 1}}},
-        ])  # fmt: skip
+        m.post(
+            CATALOG,
+            [
+                {
+                    "json": {
+                        "type": "FeatureCollection",
+                        "features": [_feature(1, "2025-10-21", 3.2)],
+                        "links": [],
+                        "context": {"next": 1, "limit": 1, "returned": 1},
+                    }
+                },
+                {
+                    "json": {
+                        "type": "FeatureCollection",
+                        "features": [_feature(2, "2025-10-26", 40.0)],
+                        "links": [],
+                        "context": {"limit": 1, "returned": 1},
+                    }
+                },
+            ],
+        )
         m.post(PROCESS, content=_tiff)
-        items = sh.search(bbox=(131.0, 43.0, 131.2, 43.2), start=date(2025, 10, 20), end=date(2025, 10, 31),
-                          collection="sentinel-2-l2a", max_cloud=50)  # fmt: skip
+        items = sh.search(
+            bbox=(131.0, 43.0, 131.2, 43.2),
+            start=date(2025, 10, 20),
+            end=date(2025, 10, 31),
+            collection="sentinel-2-l2a",
+            max_cloud=50,
+        )
         assert [it.properties["eo:cloud_cover"] for it in items] == [3.2, 40.0]
         search = m.request_history[1].json()
         assert search["collections"] == ["sentinel-2-l2a"] and "eo:cloud_cover < 50.0" in search["filter"]
@@ -105,8 +138,12 @@ def test_refused_client_is_an_auth_error_without_the_secret() -> None:
         m.post(TOKEN, status_code=401, json={"error": "invalid_client", "error_description": "Invalid client"})
         m.post(CATALOG, status_code=401, json={"error": {"status": 401, "reason": "Unauthorized"}})
         with pytest.raises(AuthError) as info:
-            sh.search(bbox=(131.0, 43.0, 131.2, 43.2), start=date(2025, 10, 20), end=date(2025, 10, 31),
-                      collection="sentinel-2-l2a")  # fmt: skip
+            sh.search(
+                bbox=(131.0, 43.0, 131.2, 43.2),
+                start=date(2025, 10, 20),
+                end=date(2025, 10, 31),
+                collection="sentinel-2-l2a",
+            )
     assert "VERY-SECRET" not in str(info.value)
 
 
