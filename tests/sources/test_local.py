@@ -53,7 +53,11 @@ def test_cube_applies_offset_and_nodata(sample_dir: Path) -> None:
 
 
 def test_missing_catalog_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="no STAC catalog"):
+    with pytest.raises(SourceError, match="does not exist"):
+        LocalSource(path=tmp_path / "nope").search(
+            bbox=(0, 0, 1, 1), start=date(2025, 1, 1), end=date(2025, 1, 2), collection="x"
+        )
+    with pytest.raises(SourceError, match="no GeoTIFF files"):
         LocalSource(path=tmp_path).search(
             bbox=(0, 0, 1, 1), start=date(2025, 1, 1), end=date(2025, 1, 2), collection="x"
         )
