@@ -148,7 +148,7 @@ class EarthEngineSource:
             items.append(
                 pystac.Item(id=f"{coll_id}/{index}", geometry=None, bbox=None, datetime=when, properties=props)
             )
-        return sorted(items, key=lambda it: (it.datetime, it.id))  # type: ignore[arg-type,return-value]
+        return sorted(items, key=lambda it: (it.datetime, it.id))
 
     def load(
         self, items: Sequence[pystac.Item], *, bands: Sequence[BandName], bounds: BBox, epsg: int, resolution: float
