@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -10,6 +11,7 @@ import click
 from skywatch import __version__
 from skywatch.cli.aoi import aoi
 from skywatch.cli.demo import demo
+from skywatch.cli.imagery import cube, search
 from skywatch.cli.sample import sample
 from skywatch.errors import SkywatchError
 
@@ -40,8 +42,14 @@ def cli() -> None:
 cli.add_command(aoi)
 cli.add_command(sample)
 cli.add_command(demo)
+cli.add_command(search)
+cli.add_command(cube)
 
 
 def main() -> None:
     """Console-script entry point."""
+    # Third-party notices that say nothing to a user of skywatch (odc-loader's internal VRT reads).
+    from rasterio.errors import NotGeoreferencedWarning
+
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
     sys.exit(cli.main(prog_name="skywatch", standalone_mode=True))

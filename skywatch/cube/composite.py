@@ -31,9 +31,10 @@ def best_pixel_composite(ds: xr.Dataset, cloud_cover: Sequence[float]) -> xr.Dat
     bands = _reflectance(ds)
     order = np.argsort(np.asarray(cloud_cover, dtype=float), kind="stable")
     ranked = ds[bands].isel(time=order)
-    if ds.chunks:
-        ranked = ranked.chunk({"time": -1})
-    return ranked.bfill("time").isel(time=0, drop=True).astype(np.float32)
+    best = ranked.isel(time=0, drop=True)
+    for i in range(1, ranked.sizes["time"]):
+        best = best.fillna(ranked.isel(time=i, drop=True))
+    return best.astype(np.float32)
 
 
 def valid_count(ds: xr.Dataset) -> xr.DataArray:

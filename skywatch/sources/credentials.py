@@ -36,9 +36,12 @@ def require(env: Mapping[str, str], *names: str, what: str, how: str) -> dict[st
 def cdse_s3(env: Mapping[str, str]) -> dict[str, str]:
     """S3 keys for Copernicus Data Space ``eodata`` (``CDSE_S3_ACCESS_KEY``/``CDSE_S3_SECRET_KEY``)."""
     values = require(
-        env, "CDSE_S3_ACCESS_KEY", "CDSE_S3_SECRET_KEY", what="reading Copernicus Data Space imagery",
+        env,
+        "CDSE_S3_ACCESS_KEY",
+        "CDSE_S3_SECRET_KEY",
+        what="reading Copernicus Data Space imagery",
         how="create S3 keys at https://eodata-s3keysmanager.dataspace.copernicus.eu",
-    )  # fmt: skip
+    )
     return {
         "key": values["CDSE_S3_ACCESS_KEY"],
         "secret": values["CDSE_S3_SECRET_KEY"],

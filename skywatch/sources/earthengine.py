@@ -35,9 +35,20 @@ __all__ = ["COLLECTIONS", "EarthEngineSession", "EarthEngineSource", "earthengin
 
 COLLECTIONS = {"sentinel-2-l2a": "COPERNICUS/S2_SR_HARMONIZED", "sentinel-1-grd": "COPERNICUS/S1_GRD"}
 _S2 = {
-    "coastal": "B1", "blue": "B2", "green": "B3", "red": "B4", "rededge1": "B5", "rededge2": "B6",
-    "rededge3": "B7", "nir": "B8", "nir08": "B8A", "nir09": "B9", "swir16": "B11", "swir22": "B12", "scl": "SCL",
-}  # fmt: skip
+    "coastal": "B1",
+    "blue": "B2",
+    "green": "B3",
+    "red": "B4",
+    "rededge1": "B5",
+    "rededge2": "B6",
+    "rededge3": "B7",
+    "nir": "B8",
+    "nir08": "B8A",
+    "nir09": "B9",
+    "swir16": "B11",
+    "swir22": "B12",
+    "scl": "SCL",
+}
 _S1 = {"vv": "VV", "vh": "VH"}
 MAX_REQUEST_BYTES = 48 * 1024 * 1024
 
@@ -214,11 +225,17 @@ class EarthEngineSource:
             "fileFormat": "GEO_TIFF",
             "grid": {
                 "dimensions": {"width": geobox.shape[1], "height": geobox.shape[0]},
-                "affineTransform": {"scaleX": res, "shearX": 0, "translateX": minx, "shearY": 0, "scaleY": -res,
-                                    "translateY": maxy},
+                "affineTransform": {
+                    "scaleX": res,
+                    "shearX": 0,
+                    "translateX": minx,
+                    "shearY": 0,
+                    "scaleY": -res,
+                    "translateY": maxy,
+                },
                 "crsCode": f"EPSG:{epsg}",
             },
-        }  # fmt: skip
+        }
         try:
             payload = ee.data.computePixels(request)
         except Exception as exc:

@@ -82,10 +82,12 @@ class LocalSource:
             if not footprint.intersects(box(*bbox)):
                 continue
             item = pystac.Item(
-                id=f.path.stem, geometry=mapping(footprint), bbox=list(footprint.bounds),
+                id=f.path.stem,
+                geometry=mapping(footprint),
+                bbox=list(footprint.bounds),
                 datetime=datetime.combine(f.day, time(0), tzinfo=UTC),
                 properties={"skywatch:file": str(f.path), "skywatch:bands": f.bands},
-            )  # fmt: skip
+            )
             for band in f.bands:
                 item.add_asset(band, pystac.Asset(href=str(f.path), roles=["data"]))
             items.append(item)
@@ -108,9 +110,12 @@ class LocalSource:
         """
         if items and "skywatch:file" in items[0].properties:
             files = [
-                LocalFile(path=Path(it.properties["skywatch:file"]), day=it.datetime.date(),  # type: ignore[union-attr]
-                          bands=dict(it.properties["skywatch:bands"]))
+                LocalFile(
+                    path=Path(it.properties["skywatch:file"]),
+                    day=it.datetime.date(),  # type: ignore[union-attr]
+                    bands=dict(it.properties["skywatch:bands"]),
+                )
                 for it in items
-            ]  # fmt: skip
+            ]
             return load_files(files, bands=bands, bounds=bounds, epsg=epsg, resolution=resolution)
         return load_cube(items, bands=bands, bounds=bounds, epsg=epsg, resolution=resolution, policy=policy)

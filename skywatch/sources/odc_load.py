@@ -79,9 +79,14 @@ def load_cube(
     resampling = {b: ("nearest" if b in CLASS_BANDS else "bilinear") for b in bands}
     try:
         raw = odc.stac.load(
-            list(items), bands=list(bands), geobox=geobox, chunks={"x": chunk_px, "y": chunk_px},
-            groupby="solar_day", resampling=resampling, fail_on_error=True,
-        )  # fmt: skip
+            list(items),
+            bands=list(bands),
+            geobox=geobox,
+            chunks={"x": chunk_px, "y": chunk_px},
+            groupby="solar_day",
+            resampling=resampling,
+            fail_on_error=True,
+        )
     except Exception as exc:  # odc-stac/rasterio raise many types; name the request
         raise SourceError(f"could not load bands {list(bands)} from {len(items)} scene(s): {exc}") from exc
     days = sorted({_solar_day(it) for it in items})

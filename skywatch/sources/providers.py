@@ -13,16 +13,38 @@ from skywatch.errors import SourceError
 __all__ = ["COLLECTIONS", "PROVIDERS", "S1_BANDS", "S2_BANDS", "Provider", "get_provider"]
 
 S2_BANDS: tuple[str, ...] = (
-    "coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "nir09", "swir16",
-    "swir22", "scl",
-)  # fmt: skip
+    "coastal",
+    "blue",
+    "green",
+    "red",
+    "rededge1",
+    "rededge2",
+    "rededge3",
+    "nir",
+    "nir08",
+    "nir09",
+    "swir16",
+    "swir22",
+    "scl",
+)
 S1_BANDS: tuple[str, ...] = ("vv", "vh")
 COLLECTIONS = ("sentinel-2-l2a", "sentinel-1-grd")
 
 _S2_NUMBERED = {
-    "coastal": "B01", "blue": "B02", "green": "B03", "red": "B04", "rededge1": "B05", "rededge2": "B06",
-    "rededge3": "B07", "nir": "B08", "nir08": "B8A", "nir09": "B09", "swir16": "B11", "swir22": "B12", "scl": "SCL",
-}  # fmt: skip
+    "coastal": "B01",
+    "blue": "B02",
+    "green": "B03",
+    "red": "B04",
+    "rededge1": "B05",
+    "rededge2": "B06",
+    "rededge3": "B07",
+    "nir": "B08",
+    "nir08": "B8A",
+    "nir09": "B09",
+    "swir16": "B11",
+    "swir22": "B12",
+    "scl": "SCL",
+}
 _CDSE_RES = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B08": 10, "B09": 60, "SCL": 20}
 
 

@@ -143,13 +143,22 @@ class StacSource:
             )
         aws = gdal = None
         if self.s3:
-            aws = {"aws_access_key_id": self.s3["key"], "aws_secret_access_key": self.s3["secret"],
-                   "endpoint_url": self.s3["endpoint"]}  # fmt: skip
+            aws = {
+                "aws_access_key_id": self.s3["key"],
+                "aws_secret_access_key": self.s3["secret"],
+                "endpoint_url": self.s3["endpoint"],
+            }
             gdal = {"AWS_VIRTUAL_HOSTING": "FALSE", "AWS_S3_ENDPOINT": self.s3["endpoint"], "AWS_HTTPS": "YES"}
         cube = load_cube(
-            items, bands=bands, bounds=bounds, epsg=epsg, resolution=resolution, policy=self.policy, aws=aws,
+            items,
+            bands=bands,
+            bounds=bounds,
+            epsg=epsg,
+            resolution=resolution,
+            policy=self.policy,
+            aws=aws,
             gdal_options=gdal,
-        )  # fmt: skip
+        )
         if s1:
             for band in bands:
                 cube[band] = to_db(cube[band])

@@ -56,24 +56,40 @@ def _geotiff(n_bands: int, h: int, w: int) -> bytes:
     arr[-1] = 1.0
     arr[-1, :2, :2] = 0.0
     with MemoryFile() as mem:
-        with mem.open(driver="GTiff", width=w, height=h, count=n_bands, dtype="float32", crs="EPSG:32652",
-                      transform=Affine(10, 0, BOUNDS[0], 0, -10, BOUNDS[3])) as ds:  # fmt: skip
+        with mem.open(
+            driver="GTiff",
+            width=w,
+            height=h,
+            count=n_bands,
+            dtype="float32",
+            crs="EPSG:32652",
+            transform=Affine(10, 0, BOUNDS[0], 0, -10, BOUNDS[3]),
+        ) as ds:
             ds.write(arr)
         return bytes(mem.read())
 
 
 def test_search_and_load(ee_offline: None) -> None:
-    rows = [["20251021T021531_20251021T021530_T52TFN", 1761012931000, 3.5],
-            ["20251026T021529_20251026T021527_T52TFN", 1761444929000, 12.0]]  # fmt: skip
-    http = RecordingHttp([
-        ({"status": "200"}, json.dumps({"result": rows})),
-        ({"status": "200", "content-type": "image/tiff"}, _geotiff(3, 60, 60)),
-        ({"status": "200", "content-type": "image/tiff"}, _geotiff(3, 60, 60)),
-    ])  # fmt: skip
+    rows = [
+        ["20251021T021531_20251021T021530_T52TFN", 1761012931000, 3.5],
+        ["20251026T021529_20251026T021527_T52TFN", 1761444929000, 12.0],
+    ]
+    http = RecordingHttp(
+        [
+            ({"status": "200"}, json.dumps({"result": rows})),
+            ({"status": "200", "content-type": "image/tiff"}, _geotiff(3, 60, 60)),
+            ({"status": "200", "content-type": "image/tiff"}, _geotiff(3, 60, 60)),
+        ]
+    )
     with apitestcase.UsingCloudApi(mock_http=http):
         src = _source()
-        items = src.search(bbox=(131.0, 43.0, 131.2, 43.2), start=date(2025, 10, 20), end=date(2025, 10, 31),
-                           collection="sentinel-2-l2a", max_cloud=20)  # fmt: skip
+        items = src.search(
+            bbox=(131.0, 43.0, 131.2, 43.2),
+            start=date(2025, 10, 20),
+            end=date(2025, 10, 31),
+            collection="sentinel-2-l2a",
+            max_cloud=20,
+        )
         assert [it.id.split("/")[-1][:8] for it in items] == ["20251021", "20251026"]
         assert items[0].properties["eo:cloud_cover"] == 3.5
         cube = src.load(items, bands=["red", "nir08"], bounds=BOUNDS, epsg=32652, resolution=10.0).compute()
@@ -92,8 +108,12 @@ def test_refusal_is_an_auth_error(ee_offline: None) -> None:
     body = json.dumps({"error": {"code": 403, "message": "Permission denied.", "status": "PERMISSION_DENIED"}})
     http = HttpMockSequence([({"status": "403"}, body)])
     with apitestcase.UsingCloudApi(mock_http=http), pytest.raises(AuthError, match="EE_PROJECT"):
-        _source().search(bbox=(131.0, 43.0, 131.2, 43.2), start=date(2025, 10, 20), end=date(2025, 10, 31),
-                         collection="sentinel-2-l2a")  # fmt: skip
+        _source().search(
+            bbox=(131.0, 43.0, 131.2, 43.2),
+            start=date(2025, 10, 20),
+            end=date(2025, 10, 31),
+            collection="sentinel-2-l2a",
+        )
 
 
 def test_credentials_and_tiles(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
