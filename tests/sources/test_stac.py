@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +76,32 @@ def test_unknown_collection_and_provider() -> None:
         get_provider("sentinel-hubb")
     with pytest.raises(SourceError, match="not offered"):
         get_provider("earth-search").collection_id("landsat")
+
+
+def test_missing_extra_names_the_pip_command() -> None:
+    from skywatch.errors import DependencyError
+    from skywatch.sources.registry import import_extra
+
+    with pytest.raises(DependencyError, match=r"pip install 'skywatch\[earthengine\]'"):
+        import_extra("skywatch_no_such_module", "earthengine")
+
+
+def test_sentinel1_in_db_and_refused_where_uncalibrated() -> None:
+    import numpy as np
+    import pystac
+    import xarray as xr
+
+    from skywatch.sources.stac import to_db
+
+    db = to_db(xr.DataArray(np.array([1.0, 0.1, 0.0, -1.0])))
+    np.testing.assert_allclose(db.values[:2], [0.0, -10.0])
+    assert np.isnan(db.values[2:]).all()
+    item = pystac.Item(
+        id="s1",
+        geometry=None,
+        bbox=None,
+        datetime=datetime(2025, 1, 1),
+        properties={"skywatch:collection": "sentinel-1-grd"},
+    )
+    with pytest.raises(SourceError, match="uncalibrated"):
+        StacSource(provider=get_provider("earth-search")).load([item], bands=["vv"], bounds=(0, 0, 10, 10), epsg=32652)
