@@ -111,6 +111,14 @@ def search(
     help="SCL classes masked out (nodata, defective, shadow, clouds, cirrus, snow).",
 )
 @click.option(
+    "--cloud-mask",
+    type=click.Choice(["scl", "s2cloudless"]),
+    default="scl",
+    show_default=True,
+    help="SCL classes (L2A), or s2cloudless probabilities for L1C stacks with B10 "
+    "(pip install 'skywatch[s2cloudless]').",
+)
+@click.option(
     "--out",
     "out",
     required=True,
@@ -131,6 +139,7 @@ def cube(
     resolution: float,
     composite: str,
     mask_classes: str,
+    cloud_mask: str,
     out: Path,
     overwrite: bool,
 ) -> None:
@@ -156,6 +165,7 @@ def cube(
         max_cloud=max_cloud,
         invalid_scl=invalid,
         composite=composite,
+        cloud_mask=cloud_mask,
     )
     with dask_progress(f"cube: {len(items)} scene(s)"):
         files = write_cube(data, out, overwrite=overwrite)

@@ -16,6 +16,7 @@ from shapely.geometry import shape
 
 from skywatch.aoi import AOI
 from skywatch.cube.clip import clip_to
+from skywatch.cube.cloudless import S2CLOUDLESS_BANDS, cloud_probability, cloudless_mask
 from skywatch.cube.composite import best_pixel_composite, median_composite, valid_count
 from skywatch.cube.mask import DEFAULT_INVALID_SCL, apply_mask
 from skywatch.errors import DataError, SourceError
@@ -114,6 +115,7 @@ def build_cube(
     max_cloud: float | None = None,
     invalid_scl: Iterable[int] = DEFAULT_INVALID_SCL,
     composite: str = "none",
+    cloud_mask: str = "scl",
 ) -> tuple[xr.Dataset, list[pystac.Item]]:
     """The lazy, masked, AOI-clipped cube (or its composite) on the AOI's grid, and the scenes it uses.
 
@@ -122,16 +124,30 @@ def build_cube(
     """
     if composite not in {"none", "median", "best"}:
         raise DataError(f"composite must be none, median or best, got {composite!r}")
+    if cloud_mask not in {"scl", "s2cloudless"}:
+        raise DataError(f"cloud mask must be scl or s2cloudless, got {cloud_mask!r}")
     bands = tuple(bands or default_bands(collection))
+    wanted = bands
+    if cloud_mask == "s2cloudless":
+        bands = tuple(dict.fromkeys([*bands, *S2CLOUDLESS_BANDS]).keys() - {"scl"})
     items = source.search(bbox=aoi.bbox, start=start, end=end, collection=collection, max_cloud=max_cloud)
     if not items:
         raise SourceError(
             f"no {collection} scenes over {aoi.name!r} between {start} and {end}"
             + (f" with cloud cover <= {max_cloud} %" if max_cloud is not None else "")
         )
+    if cloud_mask == "s2cloudless":
+        lacking = sorted({b for it in items for b in S2CLOUDLESS_BANDS if b not in it.assets})
+        if lacking:
+            raise DataError(
+                f"s2cloudless needs the L1C bands {list(S2CLOUDLESS_BANDS)}; these scenes lack {lacking}. L2A "
+                "products carry no B10 (cirrus): use --cloud-mask scl for L2A, or a local L1C stack"
+            )
     grid = TileGrid.for_aoi(aoi, resolution=resolution)
     cube = source.load(items, bands=bands, bounds=grid.bounds_for(aoi), epsg=grid.epsg, resolution=resolution)
-    if "scl" in cube:
+    if cloud_mask == "s2cloudless":
+        cube = _mask_s2cloudless(cube)[[*[b for b in wanted if b != "scl"], "cloud_probability"]]
+    elif "scl" in cube:
         cube = apply_mask(cube, invalid=invalid_scl)
     cube = clip_to(cube, aoi.to_crs(grid.epsg))
     if composite == "none":
@@ -145,6 +161,23 @@ def build_cube(
     out["valid_count"] = counts
     out.attrs.update(cube.attrs)
     return out, items
+
+
+def _mask_s2cloudless(cube: xr.Dataset, dilation_px: int = 2) -> xr.Dataset:
+    prob = cloud_probability(cube)
+
+    def cloudy(block: np.ndarray) -> np.ndarray:
+        return np.stack([cloudless_mask(b, dilation_px=dilation_px) for b in block])
+
+    data = prob.data
+    if hasattr(data, "map_overlap"):
+        mask = data.map_overlap(cloudy, depth={0: 0, 1: dilation_px, 2: dilation_px}, boundary="none", dtype=bool)
+    else:
+        mask = cloudy(np.asarray(data))
+    clear = xr.DataArray(~mask, dims=prob.dims, coords=prob.coords)
+    out = cube.where(clear)
+    out["cloud_probability"] = prob
+    return out
 
 
 def _cover_of_day(items: Sequence[pystac.Item], t: Any) -> float:

@@ -114,3 +114,9 @@ def test_cube_errors_exit_1_and_2(sample_dir: Path, tmp_path: Path) -> None:
     )
     assert r.returncode == 1 and ("SH_CLIENT_ID" in r.stderr) and "Traceback" not in r.stderr
     assert date(2025, 1, 1)
+
+
+def test_s2cloudless_refuses_l2a_without_cirrus(sample_dir: Path, tmp_path: Path) -> None:
+    r = _run("cube", *_common(sample_dir), "--cloud-mask", "s2cloudless", "--out", str(tmp_path / "c.zarr"))
+    assert r.returncode == 1 and "B10" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "c.zarr").exists()

@@ -109,3 +109,68 @@ def test_eolearn_13_band_stack_matches_its_ndvi(shared: Path, tmp_path: Path) ->
     assert ok.mean() > 0.9
     assert np.corrcoef(ours[ok], ref_on_ours[ok])[0, 1] > 0.95
     assert np.median(np.abs(ours[ok] - ref_on_ours[ok])) < 0.03
+
+
+def test_s2cloudless_on_real_l1c_matches_the_reference_probabilities(shared: Path) -> None:
+    """The eo-learn patch carries Sentinel Hub's s2cloudless probabilities (CLP, computed at 160 m); ours, run on
+    the same L1C frames at 10 m, must agree in scene cloudiness and flag the two cloudy frames."""
+    import xarray as xr
+
+    from skywatch.cube.cloudless import cloud_probability, cloudless_mask
+
+    root = shared / "data" / "real" / "eolearn-slovenia-s2l1c"
+    scenes = np.load(root / "REFERENCE_SCENES_L1C_13band.npy")
+    clp = np.load(root / "data_CLP.npy")[..., 0]
+    order = [2, 1, 4, 3, 0]
+    names = {"B01": "coastal", "B02": "blue", "B04": "red", "B05": "rededge1", "B08": "nir", "B8A": "nir08",
+             "B09": "nir09", "B10": "cirrus", "B11": "swir16", "B12": "swir22"}  # fmt: skip
+    ds = xr.Dataset({v: (("time", "y", "x"), scenes[..., L1C.index(k)]) for k, v in names.items()})
+    prob = cloud_probability(ds.chunk({"time": 1})).compute().values
+    for i, t in enumerate(order):
+        assert abs(prob[i].mean() - clp[t].mean()) < 0.02
+    cloudy = [cloudless_mask(prob[i]).mean() for i in range(5)]
+    assert cloudy[0] > 0.9 and cloudy[1] > 0.5 and max(cloudy[2:]) < 0.1
+
+
+def test_cube_cli_with_s2cloudless_on_a_real_l1c_stack(shared: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import xarray as xr
+
+    root = shared / "data" / "real" / "eolearn-slovenia-s2l1c"
+    scenes = np.load(root / "REFERENCE_SCENES_L1C_13band.npy")
+    stamps = json.loads((root / "timestamps.json").read_text())
+    order = [2, 1, 4, 3, 0]
+    ring = json.loads((root / "bbox.geojson").read_text())["coordinates"][0]
+    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+    transform = Affine((max(xs) - min(xs)) / 100, 0, min(xs), 0, -(max(ys) - min(ys)) / 101, max(ys))
+    folder = tmp_path / "l1c"
+    folder.mkdir()
+    for frame in range(5):
+        day = stamps[order[frame]][:10]
+        with rasterio.open(folder / f"slovenia_{day}.tif", "w", driver="GTiff", width=100, height=101, count=13,
+                           dtype="float32", crs="EPSG:32633", transform=transform) as dst:  # fmt: skip
+            dst.write(np.moveaxis(scenes[frame], -1, 0).astype(np.float32))
+            for i, name in enumerate(L1C, start=1):
+                dst.set_band_description(i, name)
+    from shapely.geometry import box, mapping
+
+    from skywatch.geometry import reproject
+
+    aoi = tmp_path / "aoi.geojson"
+    inner = box(min(xs) + 50, min(ys) + 50, max(xs) - 50, max(ys) - 50)
+    aoi.write_text(json.dumps(mapping(reproject(inner, 32633, 4326))))
+    out = tmp_path / "cube.zarr"
+    r = subprocess.run(
+        [sys.executable, "-c", "from skywatch.cli.main import main; main()", "cube", "--aoi", str(aoi),
+         "--start", "2015-07-01", "--end", "2015-09-30", "--provider", "local", "--path", str(folder),
+         "--bands", "red,nir", "--cloud-mask", "s2cloudless", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    ds = xr.open_zarr(out)
+    assert ds.sizes["time"] == 5 and "cloud_probability" in ds
+    clear_share = ds["red"].notnull().mean(("y", "x")).values
+    # in date order 07-11, 07-31, 08-20, 08-30, 09-09; 07-31 and 08-20 are cloudy (eo-learn CLM = 1)
+    assert clear_share[2] < 0.1 and clear_share[1] < 0.5 and min(clear_share[[0, 3, 4]]) > 0.8
