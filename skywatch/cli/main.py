@@ -11,7 +11,9 @@ import click
 from skywatch import __version__
 from skywatch.cli.aoi import aoi
 from skywatch.cli.demo import demo
+from skywatch.cli.detect import detect
 from skywatch.cli.imagery import cube, search
+from skywatch.cli.models import evaluate_cmd, models, train
 from skywatch.cli.sample import sample
 from skywatch.errors import SkywatchError
 
@@ -44,6 +46,10 @@ cli.add_command(sample)
 cli.add_command(demo)
 cli.add_command(search)
 cli.add_command(cube)
+cli.add_command(models)
+cli.add_command(detect)
+cli.add_command(train)
+cli.add_command(evaluate_cmd)
 
 
 def main() -> None:

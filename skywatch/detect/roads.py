@@ -13,7 +13,7 @@ from skimage.morphology import skeletonize
 
 from skywatch.detect.clearcut import DISK5
 
-__all__ = ["road_baseline"]
+__all__ = ["road_baseline", "skeletonize_mask"]
 
 
 def road_baseline(
@@ -40,3 +40,8 @@ def road_baseline(
         keep[1:] = (length_px * resolution >= min_length_m) & (length_px / np.maximum(width_px, 1) >= 10)
     mask = keep[labels]
     return mask, skel & mask
+
+
+def skeletonize_mask(mask: np.ndarray) -> np.ndarray:
+    """One-pixel-wide centre-lines of a road mask."""
+    return np.asarray(skeletonize(mask), dtype=bool)

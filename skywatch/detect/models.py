@@ -1,0 +1,197 @@
+"""The weights registry: shipped segmentation models, pinned by sha256, with their inputs declared.
+
+Each model is ``models/<name>.safetensors`` (weights, loaded without code execution) beside ``models/<name>.json``
+(metadata: task, version, inputs, features, architecture, sha256, metrics) and ``models/<name>.md`` (model card).
+Inputs are named ``date:band`` (``post:nir``, ``pre:swir16``); a caller that cannot supply them gets a clear
+error, never garbage output. Features are computed from the inputs in a fixed, declared order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skywatch.errors import DataError, SkywatchError
+
+__all__ = ["ModelError", "ModelSpec", "SegModel", "compute_features", "get_model", "list_models", "models_dir"]
+
+
+class ModelError(SkywatchError, ValueError):
+    """A model is missing, altered (sha256 mismatch) or fed the wrong bands."""
+
+
+def models_dir() -> Path:
+    """The repository's ``models/`` folder (or the copy inside an installed wheel)."""
+    here = Path(__file__).resolve().parents[1]
+    for candidate in (here / "_data" / "models", here.parent / "models"):
+        if candidate.is_dir():
+            return candidate
+    raise ModelError(f"models folder not found next to {here}; reinstall skywatch")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    """Metadata of one shipped model (``models/<name>.json``)."""
+
+    name: str
+    task: str
+    version: str
+    inputs: list[str]
+    features: list[str]
+    architecture: dict[str, Any]
+    classes: list[str]
+    threshold: float
+    sha256: str
+    file: str
+    halo: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+    trained_on: str = ""
+    synthetic_training_data: bool = False
+
+    @property
+    def bands(self) -> list[str]:
+        """The input bands without their dates (what a provider must deliver)."""
+        return sorted({i.split(":", 1)[1] for i in self.inputs})
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``skywatch models list --json``."""
+        return {
+            "name": self.name, "task": self.task, "version": self.version, "sha256": self.sha256,
+            "bands": self.bands, "inputs": self.inputs, "path": str(models_dir() / self.file), "metrics": self.metrics,
+        }  # fmt: skip
+
+
+def _read_spec(path: Path) -> ModelSpec:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return ModelSpec(**doc)
+    except (OSError, json.JSONDecodeError, TypeError) as exc:
+        raise ModelError(f"model metadata {str(path)!r} is unreadable: {exc}") from None
+
+
+def list_models() -> list[ModelSpec]:
+    """Every shipped model, by name."""
+    return [_read_spec(p) for p in sorted(models_dir().glob("*.json")) if not p.name.endswith(".cv.json")]
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def compute_features(spec_features: list[str], arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Stack the model's features from ``date:band`` arrays; ``nbr(post)``-style features are indices.
+
+    Supported features: ``date:band`` (reflectance as given), ``ndvi(date)``, ``nbr(date)``, ``ndmi(date)``.
+
+    Raises:
+        ModelError: an input the features need is missing.
+    """
+    out = []
+    for feat in spec_features:
+        if "(" in feat:
+            kind, date = feat[:-1].split("(")
+            a, b = {"ndvi": ("nir", "red"), "nbr": ("nir", "swir22"), "ndmi": ("nir", "swir16")}[kind]
+            x, y = _need(arrays, f"{date}:{a}"), _need(arrays, f"{date}:{b}")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out.append(np.where(x + y == 0, 0.0, (x - y) / (x + y)))
+        else:
+            out.append(_need(arrays, feat))
+    return np.stack(out).astype(np.float32)
+
+
+def _need(arrays: Mapping[str, np.ndarray], key: str) -> np.ndarray:
+    if key not in arrays:
+        raise ModelError(f"the model needs input {key!r}; got {sorted(arrays)}")
+    return np.asarray(arrays[key], dtype=np.float32)
+
+
+class SegModel:
+    """A loaded model: features in, class-1 probability out (NaN where any input is NaN)."""
+
+    def __init__(self, spec: ModelSpec, module: Any) -> None:
+        self.spec = spec
+        self.module = module
+
+    def check_inputs(self, available: list[str]) -> None:
+        """Raise :class:`ModelError` unless every declared input is available."""
+        missing = [i for i in self.spec.inputs if i not in available]
+        if missing:
+            raise ModelError(
+                f"model {self.spec.name!r} needs inputs {self.spec.inputs}; missing {missing}. "
+                f"Bands it expects: {self.spec.bands}"
+            )
+
+    def predict_features(self, features: np.ndarray) -> np.ndarray:
+        """Probability of the detected class for a (features, rows, cols) array."""
+        import torch
+
+        if features.shape[0] != len(self.spec.features):
+            raise ModelError(
+                f"model {self.spec.name!r} takes {len(self.spec.features)} feature bands "
+                f"({self.spec.features}), got {features.shape[0]}"
+            )
+        bad = ~np.isfinite(features).all(axis=0)
+        x = torch.from_numpy(np.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0)[None])
+        with torch.inference_mode():
+            logits = self.module(x)
+            prob = torch.softmax(logits, dim=1)[0, 1].numpy().astype(np.float32)
+        prob[bad] = np.nan
+        return prob
+
+    def predict(self, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Probability from ``date:band`` arrays (rows, cols)."""
+        self.check_inputs(list(arrays))
+        return self.predict_features(compute_features(self.spec.features, arrays))
+
+
+def build_module(architecture: dict[str, Any], n_features: int, n_classes: int) -> Any:
+    """The torch module of an architecture description (TorchGeo's FCN)."""
+    from torchgeo.models import FCN
+
+    if architecture.get("model") != "fcn":
+        raise ModelError(f"unknown architecture {architecture!r}")
+    return FCN(in_channels=n_features, classes=n_classes, num_filters=int(architecture["num_filters"]))
+
+
+def get_model(name: str) -> SegModel:
+    """Load shipped model ``name`` after checking its sha256 (weights via safetensors: no code runs).
+
+    Raises:
+        ModelError: unknown name, missing file or checksum mismatch.
+    """
+    specs = {s.name: s for s in list_models()}
+    if name not in specs:
+        raise ModelError(f"no model {name!r}; shipped: {sorted(specs)}")
+    spec = specs[name]
+    path = models_dir() / spec.file
+    if not path.is_file():
+        raise ModelError(f"weights {str(path)!r} of model {name!r} are missing; reinstall skywatch")
+    actual = sha256_of(path)
+    if actual != spec.sha256:
+        raise ModelError(f"weights {str(path)!r} fail their checksum (sha256 {actual[:12]}..., expected "
+                         f"{spec.sha256[:12]}...); the file is damaged or was replaced")  # fmt: skip
+    from safetensors.torch import load_file
+
+    module = build_module(spec.architecture, len(spec.features), len(spec.classes))
+    module.load_state_dict(load_file(str(path)))
+    module.eval()
+    return SegModel(spec, module)
+
+
+def require_dates(spec: ModelSpec, dates: list[str]) -> None:
+    """Raise :class:`DataError` when a model needs a date (``pre``/``post``) that is not available."""
+    need = sorted({i.split(":", 1)[0] for i in spec.inputs})
+    missing = [d for d in need if d not in dates]
+    if missing:
+        raise DataError(f"model {spec.name!r} needs the {' and '.join(missing)} image(s)")

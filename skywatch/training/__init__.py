@@ -1,0 +1,1 @@
+"""Training and evaluation of the shipped models (TorchGeo datasets, samplers, datamodule and task)."""
