@@ -75,9 +75,10 @@ def _read_spec(path: Path) -> ModelSpec:
         raise ModelError(f"model metadata {str(path)!r} is unreadable: {exc}") from None
 
 
-def list_models() -> list[ModelSpec]:
-    """Every shipped model, by name."""
-    return [_read_spec(p) for p in sorted(models_dir().glob("*.json")) if not p.name.endswith(".cv.json")]
+def list_models(root: Path | None = None) -> list[ModelSpec]:
+    """Every shipped model (in ``root``, default :func:`models_dir`), by name."""
+    folder = root or models_dir()
+    return [_read_spec(p) for p in sorted(folder.glob("*.json")) if not p.name.endswith(".cv.json")]
 
 
 def sha256_of(path: Path) -> str:
@@ -164,17 +165,18 @@ def build_module(architecture: dict[str, Any], n_features: int, n_classes: int) 
     return FCN(in_channels=n_features, classes=n_classes, num_filters=int(architecture["num_filters"]))
 
 
-def get_model(name: str) -> SegModel:
+def get_model(name: str, root: Path | None = None) -> SegModel:
     """Load shipped model ``name`` after checking its sha256 (weights via safetensors: no code runs).
 
     Raises:
         ModelError: unknown name, missing file or checksum mismatch.
     """
-    specs = {s.name: s for s in list_models()}
+    folder = root or models_dir()
+    specs = {s.name: s for s in list_models(folder)}
     if name not in specs:
         raise ModelError(f"no model {name!r}; shipped: {sorted(specs)}")
     spec = specs[name]
-    path = models_dir() / spec.file
+    path = folder / spec.file
     if not path.is_file():
         raise ModelError(f"weights {str(path)!r} of model {name!r} are missing; reinstall skywatch")
     actual = sha256_of(path)
