@@ -63,8 +63,14 @@ def train(task: str, config: Path, cv: str, data: Path | None, out: Path | None,
         raise DataError(f"config {str(config)!r} is for task {cfg.task!r}, not {task!r}")
     scenes = scenes_for(cfg, "train", shared_root=data)
     say = (lambda m: click.echo(m, err=True)) if not as_json else None
+    from skywatch.detect.models import models_dir
+    from skywatch.training.card import write_card
+
+    folder = out or models_dir()
     if cv == "loeo":
         result = cross_validate(cfg, scenes, log=say)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{cfg.name}.cv.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
         click.echo(json.dumps(result, indent=None if as_json else 1))
         return
     val = scenes_for(cfg, "val", shared_root=data) if "val_seeds" in cfg.data else []
@@ -80,8 +86,11 @@ def train(task: str, config: Path, cv: str, data: Path | None, out: Path | None,
 
         result = evaluate(SegModel(spec_for(cfg), module), scenes_for(cfg, "eval"), task=task)
         metrics.update({"protocol": f"held-out synthetic seeds {cfg.data['eval_seeds']}", **result})
-    spec = export_model(cfg, state, metrics=metrics, out_dir=out,
+    spec = export_model(cfg, state, metrics=metrics, out_dir=folder,
                         trained_on=", ".join(s.name for s in scenes))  # fmt: skip
+    cv_file = folder / f"{cfg.name}.cv.json"
+    cv_result = json.loads(cv_file.read_text(encoding="utf-8")) if cv_file.exists() else None
+    write_card(spec, cfg.data["kind"], folder / f"{cfg.name}.md", cv=cv_result)
     click.echo(json.dumps(spec.to_json()) if as_json else f"wrote {spec.file} (sha256 {spec.sha256})")
 
 
