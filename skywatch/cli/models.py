@@ -90,7 +90,7 @@ def train(task: str, config: Path, cv: str, data: Path | None, out: Path | None,
                         trained_on=", ".join(s.name for s in scenes))  # fmt: skip
     cv_file = folder / f"{cfg.name}.cv.json"
     cv_result = json.loads(cv_file.read_text(encoding="utf-8")) if cv_file.exists() else None
-    write_card(spec, cfg.data["kind"], folder / f"{cfg.name}.md", cv=cv_result)
+    write_card(spec, cfg.data["kind"], folder / f"{cfg.name}.md", cv=cv_result, limitations=cfg.limitations)
     click.echo(json.dumps(spec.to_json()) if as_json else f"wrote {spec.file} (sha256 {spec.sha256})")
 
 

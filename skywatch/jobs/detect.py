@@ -25,7 +25,7 @@ from skywatch.cube.clip import clip_to
 from skywatch.cube.composite import best_pixel_composite
 from skywatch.cube.mask import apply_mask, buffer_invalid
 from skywatch.detect.clearcut import bright_change, clearcut_baseline, forest_mask
-from skywatch.detect.fire import _drop_small, active_fire, burn_scar_baseline
+from skywatch.detect.fire import SEVERITY_NAMES, _drop_small, active_fire, burn_scar_baseline, dnbr_severity
 from skywatch.detect.models import compute_features, get_model
 from skywatch.detect.roads import road_baseline
 from skywatch.detect.tiled import predict_tiled
@@ -158,13 +158,14 @@ def run_detect(
         classes[fire_front & valid] = 3
     classes[~valid] = 0
     prob = np.where(valid, prob, np.nan).astype(np.float32)
+    dnbr = np.where(valid, nbr_pre - nbr_post, np.nan).astype(np.float32)
     return _write(task, out, classes, prob, detected, geobox, grid.epsg, res, method_label,
-                  {"before": pre_ids, "after": post_ids}, after[1], overwrite)  # fmt: skip
+                  {"before": pre_ids, "after": post_ids}, after[1], overwrite, dnbr)  # fmt: skip
 
 
 def _write(task: str, out: Path, classes: np.ndarray, prob: np.ndarray, detected: np.ndarray, geobox: Any,
            epsg: int, res: float, method: str, scenes: dict[str, list[str]], detected_by: date,
-           overwrite: bool) -> DetectResult:  # fmt: skip
+           overwrite: bool, dnbr: np.ndarray) -> DetectResult:  # fmt: skip
     from skywatch.detect.roads import skeletonize_mask
 
     transform = geobox.affine
@@ -181,6 +182,10 @@ def _write(task: str, out: Path, classes: np.ndarray, prob: np.ndarray, detected
             row: dict[str, Any] = {"type": kind, "area_ha": round(float(pix.sum()) * res * res / 1e4, 3),
                                    "mean_prob": round(float(np.nanmean(prob[pix])), 3), "method": method,
                                    "detected_by": detected_by.isoformat(), "geometry": geom}  # fmt: skip
+            if kind == "burn_scar":  # Key & Benson severity of the scar's mean dNBR
+                mean = float(np.nanmean(dnbr[pix]))
+                row["dnbr_mean"] = round(mean, 3)
+                row["severity"] = SEVERITY_NAMES[int(dnbr_severity(np.array([mean]))[0]) - 1]
             if skeleton is not None:
                 line = centreline(skeleton & pix, transform)
                 if line is not None:

@@ -15,7 +15,8 @@ _DATA = {
         "REAL Sentinel-2 L2A chips (20 m, EPSG:4326) of 14 California fires of 2024-2025 with CAL FIRE perimeter "
         "masks (github.com/Runan-Duan/Wildfire_Detection, via ../shared/data/real/burn-scars-calfire-s2; no licence "
         "file, so the chips are used here and not redistributed). KENNETH_20250109 is excluded: its label does "
-        "not match its image. Post-fire B8 and B12 only, because 10 of 14 events have no pre-fire image."
+        "not match its image. Post-fire B8 and B12 only, because 10 of 14 events have no pre-fire image. Training "
+        "also sees SYNTHETIC burn scenes of mixed forest (seeds in the config); they are never scored."
     ),
     "synthetic": (
         "SYNTHETIC before/after scene pairs drawn by skywatch's sample generator (skywatch/sample/scene.py) from "
@@ -31,7 +32,9 @@ def _table(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def write_card(spec: ModelSpec, data_kind: str, path: Path, *, cv: dict[str, Any] | None = None) -> Path:
+def write_card(
+    spec: ModelSpec, data_kind: str, path: Path, *, cv: dict[str, Any] | None = None, limitations: list[str] = ()
+) -> Path:
     """Write the model card of ``spec`` to ``path`` (Markdown)."""
     parts = [
         f"# Model card: {spec.name} {spec.version}",
@@ -90,6 +93,7 @@ def write_card(spec: ModelSpec, data_kind: str, path: Path, *, cv: dict[str, Any
         "islands, which caps pixel IoU below 1.",
         "- A small FCN sees a 11 x 11 px neighbourhood: it maps spectral change, not object shape.",
         "- Not evaluated on real imagery of the park: no labelled disturbance data of the park were available.",
+        *(f"- {line}" for line in limitations),
         "",
     ]  # fmt: skip
     path.write_text("\n".join(parts), encoding="utf-8")

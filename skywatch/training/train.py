@@ -42,6 +42,7 @@ class TrainConfig:
     threshold: float = 0.5
     halo: int = 6
     eval: dict[str, Any] = field(default_factory=dict)
+    limitations: list[str] = field(default_factory=list)
 
 
 def load_config(path: Path) -> TrainConfig:
@@ -73,7 +74,11 @@ def scenes_for(cfg: TrainConfig, split: str, *, shared_root: Path | None = None)
         root = Path(data["path"]) if shared_root is None else shared_root
         if not root.is_dir():
             raise DataError(f"CAL FIRE chips not found at {str(root)!r} (they live in ../shared, not in the repo)")
-        return list(calfire_scenes(root))
+        scenes = list(calfire_scenes(root))
+        seeds = data.get("synthetic_seeds") or []
+        if split == "train" and seeds:  # synthetic burn scenes join training only, never evaluation
+            scenes += list(synthetic_scenes(seeds, label="burn", size_px=int(data.get("size_px", 512))))
+        return scenes
     raise DataError(f"unknown data kind {data['kind']!r}")
 
 
@@ -194,8 +199,10 @@ def cross_validate(cfg: TrainConfig, scenes: list[Scene], *, log: Any = None) ->
 
     spec = spec_for(cfg)
     per_scene, model_c, fixed_c, calib_c = [], [], [], []
-    for i, held in enumerate(scenes):
-        train = [s for j, s in enumerate(scenes) if j != i]
+    real = [s for s in scenes if not s.synthetic]
+    synthetic = [s for s in scenes if s.synthetic]  # always in training, never held out
+    for i, held in enumerate(real):
+        train = [s for j, s in enumerate(real) if j != i] + synthetic
         state, _ = train_state(cfg, train, [])
         module = build_module(cfg.architecture, len(cfg.features), len(cfg.classes))
         module.load_state_dict(state)
@@ -209,13 +216,13 @@ def cross_validate(cfg: TrainConfig, scenes: list[Scene], *, log: Any = None) ->
             fc = counts(np.nan_to_num(held.dnbr) >= DNBR_BASELINE, held.truth, same)
             fixed_c.append(fc)
             entry["baseline"] = scores(fc)
-            thr = _calibrated_dnbr_threshold(train)
+            thr = _calibrated_dnbr_threshold([s for s in train if not s.synthetic])
             cc = counts(np.nan_to_num(held.dnbr) >= thr, held.truth, same)
             calib_c.append(cc)
             entry["baseline_calibrated"] = {**scores(cc), "threshold": thr}
         per_scene.append(entry)
         if log is not None:
-            log(f"fold {i + 1}/{len(scenes)} {held.name}: model F1 {entry['model']['f1']:.3f}")
+            log(f"fold {i + 1}/{len(real)} {held.name}: model F1 {entry['model']['f1']:.3f}")
     return {
         "protocol": "leave-one-event-out",
         "pooled": {

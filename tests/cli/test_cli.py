@@ -75,3 +75,17 @@ def test_demo_end_to_end_json(tmp_path: Path, sample_dir: Path) -> None:
     summary = json.loads(r.stdout)
     assert summary["counts"]["burn_scar"] >= 1 and summary["counts"]["road"] >= 1
     assert (tmp_path / "d" / "alerts.geojson").exists()
+
+
+def test_models_list_json_matches_the_files() -> None:
+    import hashlib
+
+    r = _run("models", "list", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert {row["task"] for row in rows} == {"fire", "clearcut", "roads"}
+    for row in rows:
+        assert {"name", "task", "version", "sha256", "bands", "path"} <= set(row)
+        assert hashlib.sha256(Path(row["path"]).read_bytes()).hexdigest() == row["sha256"]
+        assert Path(row["path"]).stat().st_size < 5_000_000
+        assert Path(row["path"]).with_suffix(".md").exists()  # every model has a card
