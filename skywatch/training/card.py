@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def _table(rows: dict[str, dict[str, float]]) -> str:
 
 
 def write_card(
-    spec: ModelSpec, data_kind: str, path: Path, *, cv: dict[str, Any] | None = None, limitations: list[str] = ()
+    spec: ModelSpec, data_kind: str, path: Path, *, cv: dict[str, Any] | None = None, limitations: Sequence[str] = ()
 ) -> Path:
     """Write the model card of ``spec`` to ``path`` (Markdown)."""
     parts = [
