@@ -34,6 +34,13 @@ def _window(value: str, name: str) -> tuple[date, date]:
 @click.option("--stac-url", help="Another endpoint with the same STAC API.")
 @click.option("--path", type=click.Path(path_type=Path, exists=True), help="For --provider local.")
 @click.option("--method", type=click.Choice(["model", "baseline"]), default="model", show_default=True)
+@click.option(
+    "--fire-index",
+    type=click.Choice(["dnbr", "rdnbr"]),
+    default="dnbr",
+    show_default=True,
+    help="Fire baseline: dNBR >= 0.10 (Key & Benson) or RdNBR >= 0.069 (Miller & Thode).",
+)
 @click.option("--model", "model_name", help="Another shipped model for this task (see `skywatch models list`).")
 @click.option("--max-cloud", type=click.FloatRange(0, 100), help="Largest scene cloud cover, %.")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False))
@@ -47,6 +54,7 @@ def detect(
     stac_url: str | None,
     path: Path | None,
     method: str,
+    fire_index: str,
     model_name: str | None,
     max_cloud: float | None,
     out: Path,
@@ -58,5 +66,6 @@ def detect(
     b, a = _window(before, "--before"), _window(after, "--after")
     source = open_source(provider, env=os.environ, stac_url=stac_url, path=path)
     result = run_detect(task, source=source, aoi=load_aoi(aoi_name), before=b, after=a, out=out, method=method,
-                        model_name=model_name, max_cloud=max_cloud, overwrite=overwrite)  # fmt: skip
+                        model_name=model_name, max_cloud=max_cloud, fire_index=fire_index,
+                        overwrite=overwrite)  # fmt: skip
     click.echo(f"{task}: {result.detections} detection(s) -> {result.out}", err=True)

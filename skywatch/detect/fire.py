@@ -18,11 +18,16 @@ import numpy as np
 from scipy import ndimage
 
 __all__ = [
+    "RDNBR_BURNED",
     "SEVERITY_NAMES",
     "active_fire",
     "burn_scar_baseline",
     "dnbr_severity",
+    "rdnbr",
 ]
+
+# Miller & Thode (2007): RdNBR x 1000 below 69 is "unchanged"; burned from there on.
+RDNBR_BURNED = 0.069
 
 # (lower bound, name); class code = index + 1 (0 = nodata)
 _BOUNDS = (-0.25, -0.10, 0.10, 0.27, 0.44, 0.66)
@@ -44,6 +49,12 @@ def dnbr_severity(dnbr: np.ndarray) -> np.ndarray:
     return codes
 
 
+def rdnbr(nbr_pre: np.ndarray, nbr_post: np.ndarray) -> np.ndarray:
+    """Relative dNBR (Miller & Thode 2007): dNBR / sqrt(|NBR_pre|), with |NBR_pre| floored at 0.001."""
+    with np.errstate(invalid="ignore"):
+        return (nbr_pre - nbr_post) / np.sqrt(np.maximum(np.abs(nbr_pre), 0.001))
+
+
 def burn_scar_baseline(
     nbr_pre: np.ndarray,
     nbr_post: np.ndarray,
@@ -53,6 +64,7 @@ def burn_scar_baseline(
     dnbr_min: float = 0.10,
     max_post_red: float = 0.07,
     min_area_px: int = 50,
+    relative: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Burn-scar mask and dNBR.
 
@@ -60,7 +72,9 @@ def burn_scar_baseline(
         nbr_pre, nbr_post: NBR before and after.
         red_post: B04 reflectance after.
         valid: Pixels clear on both dates.
-        dnbr_min: Lowest burned dNBR (Key & Benson "low" severity).
+        dnbr_min: Lowest burned dNBR (Key & Benson "low" severity); with ``relative`` the lowest burned
+            RdNBR (:data:`RDNBR_BURNED` is Miller & Thode's).
+        relative: Threshold RdNBR instead of dNBR (less biased towards sparse pre-fire vegetation).
         max_post_red: Post-fire red ceiling separating dark char from bright soil.
         min_area_px: Smallest scar kept, in pixels (50 = 0.5 ha at 10 m).
 
@@ -68,8 +82,9 @@ def burn_scar_baseline(
         (mask, dnbr); dnbr is NaN where not valid.
     """
     dnbr = np.where(valid, nbr_pre - nbr_post, np.nan)
+    index = np.where(valid, rdnbr(nbr_pre, nbr_post), np.nan) if relative else dnbr
     with np.errstate(invalid="ignore"):
-        burned = valid & (dnbr >= dnbr_min) & (red_post < max_post_red)
+        burned = valid & (index >= dnbr_min) & (red_post < max_post_red)
     burned = ndimage.binary_opening(burned, structure=np.ones((3, 3)))
     burned = ndimage.binary_closing(burned, structure=np.ones((3, 3))) & valid
     return _drop_small(burned, min_area_px), dnbr

@@ -25,7 +25,14 @@ from skywatch.cube.clip import clip_to
 from skywatch.cube.composite import best_pixel_composite
 from skywatch.cube.mask import apply_mask, buffer_invalid
 from skywatch.detect.clearcut import bright_change, clearcut_baseline, forest_mask
-from skywatch.detect.fire import SEVERITY_NAMES, _drop_small, active_fire, burn_scar_baseline, dnbr_severity
+from skywatch.detect.fire import (
+    RDNBR_BURNED,
+    SEVERITY_NAMES,
+    _drop_small,
+    active_fire,
+    burn_scar_baseline,
+    dnbr_severity,
+)
 from skywatch.detect.models import compute_features, get_model
 from skywatch.detect.roads import road_baseline
 from skywatch.detect.tiled import predict_tiled
@@ -89,6 +96,7 @@ def run_detect(
     model_name: str | None = None,
     max_cloud: float | None = None,
     cloud_buffer_px: int = 8,
+    fire_index: str = "dnbr",
     overwrite: bool = False,
 ) -> DetectResult:
     """Detect ``task`` (fire, clearcut, roads) and write class/probability COGs and vectors into ``out``.
@@ -132,7 +140,9 @@ def run_detect(
     fire_front = np.zeros(valid.shape, bool)
     if task == "fire":
         if method == "baseline":
-            detected, dnbr = burn_scar_baseline(nbr_pre, nbr_post, post["red"], valid)
+            relative = fire_index == "rdnbr"
+            detected, dnbr = burn_scar_baseline(nbr_pre, nbr_post, post["red"], valid, relative=relative,
+                                                dnbr_min=RDNBR_BURNED if relative else 0.10)  # fmt: skip
             prob = np.clip(np.nan_to_num(dnbr) / 0.66, 0, 1).astype(np.float32)
         fire_front, _ = active_fire(post["blue"], post["nir08"], post["swir16"], post["swir22"], valid_post)
         detected |= fire_front

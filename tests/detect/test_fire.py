@@ -52,3 +52,11 @@ def test_active_fire_unambiguous_rule() -> None:
     fire, unamb = active_fire(blue, nir08, swir16, swir22, np.ones(shape, dtype=bool))
     assert fire[40, 40] and unamb[40, 40]
     assert fire.sum() == 1
+
+
+def test_rdnbr_against_hand_values() -> None:
+    from skywatch.detect.fire import rdnbr
+
+    pre = np.array([0.64, 0.25, 0.0])
+    post = np.array([0.0, 0.05, -0.1])
+    np.testing.assert_allclose(rdnbr(pre, post), [0.64 / 0.8, 0.2 / 0.5, 0.1 / np.sqrt(0.001)])
