@@ -14,8 +14,9 @@ from skywatch.errors import DataError
 
 __all__ = ["evaluate_cmd", "models", "train"]
 
-TASKS = ("fire", "clearcut", "roads")
-DEFAULT_MODEL = {"fire": "burn-scar-fcn", "clearcut": "clearcut-fcn", "roads": "roads-fcn"}
+TASKS = ("fire", "active-fire", "clearcut", "roads")
+DEFAULT_MODEL = {"fire": "burn-scar-fcn", "active-fire": "active-fire-fcn", "clearcut": "clearcut-fcn",
+                 "roads": "roads-fcn"}  # fmt: skip
 
 
 @click.group()
@@ -115,7 +116,7 @@ def evaluate_cmd(task: str, data: Path, model_name: str | None, as_json: bool) -
     if task == "fire" and (data / "post_fire").is_dir():
         scenes = list(calfire_scenes(data))
     else:
-        label = {"fire": "burn", "clearcut": "clearcut", "roads": "road"}[task]
+        label = {"fire": "burn", "active-fire": "fire_active", "clearcut": "clearcut", "roads": "road"}[task]
         scenes = list(sample_pack_scenes(data, label=label))
     seen = set(model.spec.trained_on.split(", ")) if model.spec.trained_on else set()
     skipped = [s.name for s in scenes if s.name in seen]

@@ -33,7 +33,7 @@ from skywatch.detect.fire import (
     burn_scar_baseline,
     dnbr_severity,
 )
-from skywatch.detect.models import compute_features, get_model
+from skywatch.detect.models import SegModel, compute_features, get_model
 from skywatch.detect.roads import road_baseline
 from skywatch.detect.tiled import predict_tiled
 from skywatch.detect.vectorize import centreline, components
@@ -125,12 +125,7 @@ def run_detect(
 
     if method == "model":
         model = get_model(model_name or DEFAULT_MODELS[task])
-        model.check_inputs(list(arrays))
-        feats = compute_features(model.spec.features, arrays)
-        prob = np.asarray(
-            predict_tiled(model.predict_features, da.from_array(feats, chunks=(-1, 1024, 1024)),
-                          halo=model.spec.halo).compute()
-        )  # fmt: skip
+        prob = _predict(model, arrays)
         detected = np.nan_to_num(prob) >= model.spec.threshold
         method_label = f"model {model.spec.name} {model.spec.version} sha256 {model.spec.sha256}"
     else:
@@ -144,7 +139,12 @@ def run_detect(
             detected, dnbr = burn_scar_baseline(nbr_pre, nbr_post, post["red"], valid, relative=relative,
                                                 dnbr_min=RDNBR_BURNED if relative else 0.10)  # fmt: skip
             prob = np.clip(np.nan_to_num(dnbr) / 0.66, 0, 1).astype(np.float32)
-        fire_front, _ = active_fire(post["blue"], post["nir08"], post["swir16"], post["swir22"], valid_post)
+        if method == "model":  # the active-fire model next to the burn-scar model
+            front_model = get_model("active-fire-fcn")
+            front_prob = _predict(front_model, arrays)
+            fire_front = (np.nan_to_num(front_prob) >= front_model.spec.threshold) & valid_post
+        else:
+            fire_front, _ = active_fire(post["blue"], post["nir08"], post["swir16"], post["swir22"], valid_post)
         detected |= fire_front
     elif task == "clearcut":
         forest = forest_mask(ndvi_pre, pre["swir16"])
@@ -171,6 +171,14 @@ def run_detect(
     dnbr = np.where(valid, nbr_pre - nbr_post, np.nan).astype(np.float32)
     return _write(task, out, classes, prob, detected, geobox, grid.epsg, res, method_label,
                   {"before": pre_ids, "after": post_ids}, after[1], overwrite, dnbr)  # fmt: skip
+
+
+def _predict(model: SegModel, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The model's probability, predicted tile by tile under Dask (halo from the model's metadata)."""
+    model.check_inputs(list(arrays))
+    feats = compute_features(model.spec.features, arrays)
+    lazy = predict_tiled(model.predict_features, da.from_array(feats, chunks=(-1, 1024, 1024)), halo=model.spec.halo)
+    return np.asarray(lazy.compute())
 
 
 def _write(task: str, out: Path, classes: np.ndarray, prob: np.ndarray, detected: np.ndarray, geobox: Any,

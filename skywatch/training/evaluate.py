@@ -14,6 +14,7 @@ import dask.array as da
 import numpy as np
 
 from skywatch.detect.clearcut import bright_change, clearcut_baseline, forest_mask
+from skywatch.detect.fire import active_fire
 from skywatch.detect.models import SegModel, compute_features
 from skywatch.detect.roads import road_baseline
 from skywatch.detect.tiled import predict_tiled
@@ -37,6 +38,9 @@ def model_probability(model: SegModel, scene: Scene) -> np.ndarray:
 def baseline_mask(task: str, scene: Scene) -> np.ndarray | None:
     """The spectral baseline's detection, None when the scene lacks what it needs."""
     a = scene.arrays
+    if task == "active-fire":
+        fire, _ = active_fire(a["post:blue"], a["post:nir08"], a["post:swir16"], a["post:swir22"], scene.valid)
+        return fire
     if task == "fire":
         if scene.dnbr is None:
             return None

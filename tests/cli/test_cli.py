@@ -83,7 +83,7 @@ def test_models_list_json_matches_the_files() -> None:
     r = _run("models", "list", "--json")
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
-    assert {row["task"] for row in rows} == {"fire", "clearcut", "roads"}
+    assert {row["task"] for row in rows} == {"fire", "active-fire", "clearcut", "roads"}
     for row in rows:
         assert {"name", "task", "version", "sha256", "bands", "path"} <= set(row)
         assert hashlib.sha256(Path(row["path"]).read_bytes()).hexdigest() == row["sha256"]

@@ -53,6 +53,12 @@ def test_detect_writes_cogs_and_vectors(sample_dir: Path, tmp_path: Path, task: 
         assert _iou(detected, truth) >= 0.6, _iou(detected, truth)
     layers = {name for name, _ in pyogrio.list_layers(out / f"{task}.gpkg")}
     assert "detections" in layers
+    if task == "fire":  # the sample's spreading front is found by the rules and by the active-fire model
+        kinds = set(pyogrio.read_dataframe(out / "fire.gpkg", layer="detections")["type"])
+        assert {"burn_scar", "active_fire"} <= kinds
+        with rasterio.open(sample_dir / "truth" / "fire_active.tif") as ds:
+            front = ds.read(1).astype(bool)
+        assert (classes[front] == 3).mean() > 0.5
     if task == "roads":
         lines = pyogrio.read_dataframe(out / "roads.gpkg", layer="centrelines")
         assert len(lines) >= 1 and lines.length_km.sum() > 3  # the sample's road is about 5 km
