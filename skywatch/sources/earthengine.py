@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
 import pystac
@@ -29,6 +28,7 @@ from rasterio.io import MemoryFile
 from skywatch.errors import SourceError
 from skywatch.sources.credentials import CredentialError, check_file_permissions
 from skywatch.sources.http import AuthError
+from skywatch.sources.tiling import tiled_stack
 from skywatch.types import BandName, BBox
 
 __all__ = ["COLLECTIONS", "EarthEngineSession", "EarthEngineSource", "earthengine_session", "tile_edge"]
@@ -183,21 +183,10 @@ class EarthEngineSource:
                 by_day.setdefault(it.datetime.date(), []).append(it.id)
         days = sorted(by_day)
         geobox = GeoBox.from_bbox(bounds, crs=f"EPSG:{epsg}", resolution=resolution)
-        h, w = geobox.shape
-        step = tile_edge(len(names) + 1)
-        layers = []
-        for day in days:
-            rows = []
-            for r0 in range(0, h, step):
-                cols = []
-                for c0 in range(0, w, step):
-                    th, tw = min(step, h - r0), min(step, w - c0)
-                    sub = geobox[r0 : r0 + th, c0 : c0 + tw]
-                    lazy = dask.delayed(self._fetch)(by_day[day], names, sub, epsg)
-                    cols.append(da.from_delayed(lazy, shape=(len(names) + 1, th, tw), dtype=np.float32))
-                rows.append(da.concatenate(cols, axis=2))
-            layers.append(da.concatenate(rows, axis=1))
-        stack = da.stack(layers)
+        stack = tiled_stack(
+            geobox, days, step=tile_edge(len(names) + 1), layers=len(names) + 1,
+            fetch=lambda day, tile: self._fetch(by_day[day], names, tile, epsg),
+        )  # fmt: skip
         coords = {
             "time": [np.datetime64(d, "ns") for d in days],
             **{k: v.values for k, v in geobox.coordinates.items()},

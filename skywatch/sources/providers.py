@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from skywatch.errors import SourceError
 
-__all__ = ["COLLECTIONS", "PROVIDERS", "S1_BANDS", "S2_BANDS", "Provider", "get_provider"]
+__all__ = ["COLLECTIONS", "PROVIDERS", "S1_BANDS", "S2_BANDS", "S2_NUMBERED", "Provider", "get_provider"]
 
 S2_BANDS: tuple[str, ...] = (
     "coastal",
@@ -30,7 +30,7 @@ S2_BANDS: tuple[str, ...] = (
 S1_BANDS: tuple[str, ...] = ("vv", "vh")
 COLLECTIONS = ("sentinel-2-l2a", "sentinel-1-grd")
 
-_S2_NUMBERED = {
+S2_NUMBERED = {
     "coastal": "B01",
     "blue": "B02",
     "green": "B03",
@@ -100,7 +100,7 @@ PROVIDERS: dict[str, Provider] = {
         url="https://planetarycomputer.microsoft.com/api/stac/v1",
         # sentinel-1-rtc: radiometrically terrain-corrected gamma0, linear power (needs signing like all PC data)
         collections={"sentinel-2-l2a": "sentinel-2-l2a", "sentinel-1-grd": "sentinel-1-rtc"},
-        assets={"sentinel-2-l2a": dict(_S2_NUMBERED)},
+        assets={"sentinel-2-l2a": dict(S2_NUMBERED)},
         s1_linear_power=True,
         needs="the planetary-computer package for URL signing: pip install 'skywatch[planetary-computer]'",
     ),
@@ -109,7 +109,7 @@ PROVIDERS: dict[str, Provider] = {
         url="https://stac.dataspace.copernicus.eu/v1",
         collections={"sentinel-2-l2a": "sentinel-2-l2a", "sentinel-1-grd": "sentinel-1-grd"},
         assets={
-            "sentinel-2-l2a": {band: f"{key}_{_CDSE_RES.get(key, 20)}m" for band, key in _S2_NUMBERED.items()},
+            "sentinel-2-l2a": {band: f"{key}_{_CDSE_RES.get(key, 20)}m" for band, key in S2_NUMBERED.items()},
             "sentinel-1-grd": {"vv": "VV", "vh": "VH"},
         },
         needs="S3 keys for eodata: CDSE_S3_ACCESS_KEY and CDSE_S3_SECRET_KEY (https://eodata-s3keysmanager.dataspace.copernicus.eu)",

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
 import pystac
@@ -25,25 +24,13 @@ from odc.geo.geobox import GeoBox
 from skywatch.errors import SourceError
 from skywatch.sources.credentials import CredentialError, check_file_permissions
 from skywatch.sources.http import AuthError, RetryPolicy
+from skywatch.sources.providers import S2_NUMBERED
+from skywatch.sources.tiling import tiled_stack
 from skywatch.types import BandName, BBox
 
 __all__ = ["SentinelHubSource", "evalscript", "sentinelhub_config"]
 
-_S2 = {
-    "coastal": "B01",
-    "blue": "B02",
-    "green": "B03",
-    "red": "B04",
-    "rededge1": "B05",
-    "rededge2": "B06",
-    "rededge3": "B07",
-    "nir": "B08",
-    "nir08": "B8A",
-    "nir09": "B09",
-    "swir16": "B11",
-    "swir22": "B12",
-    "scl": "SCL",
-}
+_S2 = S2_NUMBERED
 _S1 = {"vv": "VV", "vh": "VH"}
 
 
@@ -161,21 +148,10 @@ class SentinelHubSource:
         collection = str(items[0].properties.get("skywatch:collection", "sentinel-2-l2a"))
         geobox = GeoBox.from_bbox(bounds, crs=f"EPSG:{epsg}", resolution=resolution)
         days = sorted({it.datetime.date() for it in items if it.datetime})
-        h, w = geobox.shape
-        step = self.max_px
-        per_day = []
-        for day in days:
-            rows = []
-            for r0 in range(0, h, step):
-                cols = []
-                for c0 in range(0, w, step):
-                    th, tw = min(step, h - r0), min(step, w - c0)
-                    sub = geobox[r0 : r0 + th, c0 : c0 + tw]
-                    lazy = dask.delayed(self._fetch)(sub, day, list(bands), collection, epsg)
-                    cols.append(da.from_delayed(lazy, shape=(len(bands) + 1, th, tw), dtype=np.float32))
-                rows.append(da.concatenate(cols, axis=2))
-            per_day.append(da.concatenate(rows, axis=1))
-        stack = da.stack(per_day)  # (time, band+mask, y, x)
+        stack = tiled_stack(
+            geobox, days, step=self.max_px, layers=len(bands) + 1,
+            fetch=lambda day, tile: self._fetch(tile, day, list(bands), collection, epsg),
+        )  # fmt: skip
         coords = {
             "time": [np.datetime64(d, "ns") for d in days],
             **{k: v.values for k, v in geobox.coordinates.items()},
