@@ -118,6 +118,10 @@ def evaluate_cmd(task: str, data: Path, model_name: str | None, as_json: bool) -
     else:
         label = {"fire": "burn", "active-fire": "fire_active", "clearcut": "clearcut", "roads": "road"}[task]
         scenes = list(sample_pack_scenes(data, label=label))
+    lacking = [s.name for s in scenes if any(i not in s.arrays for i in model.spec.inputs)]
+    if lacking:
+        click.echo(f"not scored (no {', '.join(model.spec.inputs)}): {', '.join(lacking)}", err=True)
+    scenes = [s for s in scenes if s.name not in lacking]
     seen = set(model.spec.trained_on.split(", ")) if model.spec.trained_on else set()
     skipped = [s.name for s in scenes if s.name in seen]
     if skipped:

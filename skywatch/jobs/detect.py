@@ -48,6 +48,7 @@ from skywatch.sources.stac_meta import cloud_cover
 
 __all__ = ["DEFAULT_MODELS", "DetectResult", "run_detect"]
 
+# A before/after burn model lost to dNBR in cross-validation (models/experiments/): fire uses the post-only one.
 DEFAULT_MODELS = {"fire": "burn-scar-fcn", "clearcut": "clearcut-fcn", "roads": "roads-fcn"}
 BANDS = ("blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl")
 

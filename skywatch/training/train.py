@@ -75,6 +75,8 @@ def scenes_for(cfg: TrainConfig, split: str, *, shared_root: Path | None = None)
         if not root.is_dir():
             raise DataError(f"CAL FIRE chips not found at {str(root)!r} (they live in ../shared, not in the repo)")
         scenes = list(calfire_scenes(root))
+        if data.get("require_pre"):  # a change model: only events with a pre-fire image
+            scenes = [s for s in scenes if "pre:nir" in s.arrays]
         seeds = data.get("synthetic_seeds") or []
         if split == "train" and seeds:  # synthetic burn scenes join training only, never evaluation
             scenes += list(synthetic_scenes(seeds, label="burn", size_px=int(data.get("size_px", 512))))
