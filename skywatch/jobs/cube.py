@@ -25,6 +25,7 @@ from skywatch.outputs.atomic import atomic_dir
 from skywatch.outputs.cog import write_cog
 from skywatch.sources.base import Source
 from skywatch.sources.odc_load import read_errors
+from skywatch.sources.providers import S2_BANDS
 from skywatch.sources.stac_meta import cloud_cover, mgrs_tile
 
 __all__ = ["BAND_RESOLUTION", "SceneRow", "build_cube", "scene_rows", "write_cube"]
@@ -46,19 +47,7 @@ BAND_RESOLUTION = {
     "vv": 10,
     "vh": 10,
 }
-DEFAULT_S2_BANDS = (
-    "blue",
-    "green",
-    "red",
-    "rededge1",
-    "rededge2",
-    "rededge3",
-    "nir",
-    "nir08",
-    "swir16",
-    "swir22",
-    "scl",
-)
+DEFAULT_S2_BANDS = tuple(b for b in S2_BANDS if b not in {"coastal", "nir09"})  # the 10 m and 20 m bands + scl
 DEFAULT_S1_BANDS = ("vv", "vh")
 
 

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import dask.array as da
 import numpy as np
 import pystac
 import xarray as xr
@@ -28,7 +27,7 @@ from rasterio.io import MemoryFile
 from skywatch.errors import SourceError
 from skywatch.sources.credentials import CredentialError, check_file_permissions
 from skywatch.sources.http import AuthError
-from skywatch.sources.tiling import tiled_stack
+from skywatch.sources.tiling import dataset_from_stack, tiled_stack
 from skywatch.types import BandName, BBox
 
 __all__ = ["COLLECTIONS", "EarthEngineSession", "EarthEngineSource", "earthengine_session", "tile_edge"]
@@ -187,21 +186,9 @@ class EarthEngineSource:
             geobox, days, step=tile_edge(len(names) + 1), layers=len(names) + 1,
             fetch=lambda day, tile: self._fetch(by_day[day], names, tile, epsg),
         )  # fmt: skip
-        coords = {
-            "time": [np.datetime64(d, "ns") for d in days],
-            **{k: v.values for k, v in geobox.coordinates.items()},
-        }
-        valid = stack[:, -1] > 0
-        data = {}
-        for i, band in enumerate(bands):
-            if band == "scl":
-                arr = da.where(valid, stack[:, i], 0).astype(np.uint8)
-            elif collection == "sentinel-1-grd":
-                arr = da.where(valid, stack[:, i], np.nan).astype(np.float32)
-            else:
-                arr = da.where(valid, stack[:, i] * np.float32(1e-4), np.nan).astype(np.float32)
-            data[band] = xr.DataArray(arr, dims=("time", "y", "x"), coords=coords)
-        return xr.Dataset(data, attrs={"epsg": epsg, "resolution": resolution, "scenes": [it.id for it in items]})
+        attrs = {"epsg": epsg, "resolution": resolution, "scenes": [it.id for it in items]}
+        scale = 1.0 if collection == "sentinel-1-grd" else 1e-4  # S1_GRD is dB already; S2 is x 10000
+        return dataset_from_stack(stack, geobox, days, bands, reflectance_scale=scale, attrs=attrs)
 
     def _fetch(self, ids: list[str], names: list[str], geobox: GeoBox, epsg: int) -> np.ndarray:
         ee = self._ee()

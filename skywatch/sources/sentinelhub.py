@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import dask.array as da
 import numpy as np
 import pystac
 import xarray as xr
@@ -25,7 +24,7 @@ from skywatch.errors import SourceError
 from skywatch.sources.credentials import CredentialError, check_file_permissions
 from skywatch.sources.http import AuthError, RetryPolicy
 from skywatch.sources.providers import S2_NUMBERED
-from skywatch.sources.tiling import tiled_stack
+from skywatch.sources.tiling import dataset_from_stack, tiled_stack
 from skywatch.types import BandName, BBox
 
 __all__ = ["SentinelHubSource", "evalscript", "sentinelhub_config"]
@@ -152,22 +151,8 @@ class SentinelHubSource:
             geobox, days, step=self.max_px, layers=len(bands) + 1,
             fetch=lambda day, tile: self._fetch(tile, day, list(bands), collection, epsg),
         )  # fmt: skip
-        coords = {
-            "time": [np.datetime64(d, "ns") for d in days],
-            **{k: v.values for k, v in geobox.coordinates.items()},
-        }
-        valid = stack[:, -1] > 0
-        data = {}
-        for i, band in enumerate(bands):
-            arr = da.where(valid, stack[:, i], np.nan)
-            if band == "scl":
-                arr = da.where(valid, stack[:, i], 0).astype(np.uint8)
-            elif collection == "sentinel-1-grd":
-                arr = 10 * da.log10(da.where(arr > 0, arr, np.nan))
-            data[band] = xr.DataArray(
-                arr.astype(np.uint8 if band == "scl" else np.float32), dims=("time", "y", "x"), coords=coords
-            )
-        return xr.Dataset(data, attrs={"epsg": epsg, "resolution": resolution, "scenes": [it.id for it in items]})
+        attrs = {"epsg": epsg, "resolution": resolution, "scenes": [it.id for it in items]}
+        return dataset_from_stack(stack, geobox, days, bands, linear_to_db=collection == "sentinel-1-grd", attrs=attrs)
 
     def _fetch(self, geobox: GeoBox, day: date, bands: list[str], collection: str, epsg: int) -> np.ndarray:
         from sentinelhub import CRS, MimeType, MosaickingOrder, SentinelHubRequest

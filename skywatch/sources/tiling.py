@@ -8,9 +8,10 @@ from typing import Any
 import dask
 import dask.array as da
 import numpy as np
+import xarray as xr
 from odc.geo.geobox import GeoBox
 
-__all__ = ["tiled_stack"]
+__all__ = ["dataset_from_stack", "tiled_stack"]
 
 
 def tiled_stack(
@@ -31,3 +32,33 @@ def tiled_stack(
             rows.append(da.concatenate(cols, axis=2))
         per_key.append(da.concatenate(rows, axis=1))
     return da.stack(per_key)
+
+
+def dataset_from_stack(
+    stack: da.Array,
+    geobox: GeoBox,
+    days: Sequence[Any],
+    bands: Sequence[str],
+    *,
+    reflectance_scale: float = 1.0,
+    linear_to_db: bool = False,
+    attrs: dict[str, Any] | None = None,
+) -> xr.Dataset:
+    """A cube from a (time, band + valid, y, x) stack whose last layer is the service's validity mask.
+
+    Reflectance is multiplied by ``reflectance_scale``; ``scl`` stays integer (0 where invalid); Sentinel-1
+    bands become dB when ``linear_to_db``; invalid pixels are NaN.
+    """
+    coords = {"time": [np.datetime64(d, "ns") for d in days], **{k: v.values for k, v in geobox.coordinates.items()}}
+    valid = stack[:, -1] > 0
+    data = {}
+    for i, band in enumerate(bands):
+        if band == "scl":
+            arr = da.where(valid, stack[:, i], 0).astype(np.uint8)
+        elif band in ("vv", "vh") and linear_to_db:
+            arr = 10 * da.log10(da.where(valid & (stack[:, i] > 0), stack[:, i], np.nan))
+        else:
+            arr = da.where(valid, stack[:, i] * np.float32(reflectance_scale), np.nan)
+        data[band] = xr.DataArray(arr.astype(np.uint8 if band == "scl" else np.float32), dims=("time", "y", "x"),
+                                  coords=coords)  # fmt: skip
+    return xr.Dataset(data, attrs=attrs or {})
