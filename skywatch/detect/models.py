@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from skywatch.errors import DataError, SkywatchError
+from skywatch.errors import SkywatchError
 
 __all__ = ["ModelError", "ModelSpec", "SegModel", "compute_features", "get_model", "list_models", "models_dir"]
 
@@ -189,11 +189,3 @@ def get_model(name: str, root: Path | None = None) -> SegModel:
     module.load_state_dict(load_file(str(path)))
     module.eval()
     return SegModel(spec, module)
-
-
-def require_dates(spec: ModelSpec, dates: list[str]) -> None:
-    """Raise :class:`DataError` when a model needs a date (``pre``/``post``) that is not available."""
-    need = sorted({i.split(":", 1)[0] for i in spec.inputs})
-    missing = [d for d in need if d not in dates]
-    if missing:
-        raise DataError(f"model {spec.name!r} needs the {' and '.join(missing)} image(s)")

@@ -10,9 +10,11 @@ from affine import Affine
 from rasterio import features
 from scipy import ndimage
 from shapely.geometry import LineString, MultiPolygon, Polygon, shape
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
+from shapely.validation import make_valid
 
-__all__ = ["centreline", "components"]
+__all__ = ["centreline", "components", "valid_polygonal"]
 
 
 def components(mask: np.ndarray, transform: Affine) -> Iterator[tuple[np.ndarray, Polygon | MultiPolygon]]:
@@ -24,8 +26,18 @@ def components(mask: np.ndarray, transform: Affine) -> Iterator[tuple[np.ndarray
     for geom, value in features.shapes(labels.astype(np.int32), mask=labels > 0, transform=transform, connectivity=8):
         shapes.setdefault(int(value), []).append(shape(geom))
     for label in range(1, n + 1):
-        poly = unary_union(shapes[label])
-        yield labels == label, poly
+        yield labels == label, valid_polygonal(unary_union(shapes[label]))
+
+
+def valid_polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """Pixels joined only at a corner (8-connected components) make self-touching rings; split them into a
+    valid MultiPolygon so GeoJSON consumers see no self-intersection."""
+    if geom.geom_type not in {"Polygon", "MultiPolygon"} or geom.is_valid:
+        return geom
+    fixed = make_valid(geom)
+    polys = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in {"Polygon", "MultiPolygon"}]
+    parts = [p for g in polys for p in getattr(g, "geoms", [g])]
+    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 
 
 def centreline(skeleton: np.ndarray, transform: Affine) -> LineString | None:

@@ -66,61 +66,24 @@ def incidents_from_masks(
 ) -> list[Incident]:
     """Vectorise detection masks into incidents (map coordinates of ``transform``)."""
     px_ha = resolution**2 / 10_000
+
+    def incident(kind: str, pix: np.ndarray, geom: BaseGeometry, score: float, **more: Any) -> Incident:
+        conf, pct = _confidence(score)
+        return Incident(type=kind, geometry=geom, detected=detected, confidence=conf, confidence_pct=pct,
+                        area_ha=round(float(pix.sum()) * px_ha, 2), **more)  # fmt: skip
+
     out: list[Incident] = []
     for pix, geom in components(fire_active, transform):
-        conf, pct = _confidence(0.95 if fire_unambiguous[pix].any() else 0.6)
-        out.append(
-            Incident(
-                type="fire_active",
-                geometry=geom,
-                detected=detected,
-                confidence=conf,
-                confidence_pct=pct,
-                area_ha=round(float(pix.sum()) * px_ha, 2),
-            )
-        )
+        out.append(incident("fire_active", pix, geom, 0.95 if fire_unambiguous[pix].any() else 0.6))
     for pix, geom in components(burn, transform):
         mean = float(np.nanmean(dnbr[pix]))
-        conf, pct = _confidence(mean / 0.66)
         sev = SEVERITY_NAMES[int(dnbr_severity(np.array([mean]))[0]) - 1]
-        out.append(
-            Incident(
-                type="burn_scar",
-                geometry=geom,
-                detected=detected,
-                confidence=conf,
-                confidence_pct=pct,
-                area_ha=round(float(pix.sum()) * px_ha, 2),
-                severity=sev,
-                extra={"dnbr_mean": round(mean, 3)},
-            )
-        )
+        out.append(incident("burn_scar", pix, geom, mean / 0.66, severity=sev, extra={"dnbr_mean": round(mean, 3)}))
     for pix, geom in components(clearcut, transform):
-        conf, pct = _confidence(float(np.nanmean(ndvi_drop[pix])) / 0.6)
-        out.append(
-            Incident(
-                type="clearcut",
-                geometry=geom,
-                detected=detected,
-                confidence=conf,
-                confidence_pct=pct,
-                area_ha=round(float(pix.sum()) * px_ha, 2),
-            )
-        )
+        out.append(incident("clearcut", pix, geom, float(np.nanmean(ndvi_drop[pix])) / 0.6))
     for pix, geom in components(road, transform):
         line = centreline(road_skeleton & pix, transform)
         length = line.length / 1000 if line is not None else 0.0
-        conf, pct = _confidence(min(1.0, length / 2.0) * 0.9)
-        out.append(
-            Incident(
-                type="road",
-                geometry=geom,
-                detected=detected,
-                confidence=conf,
-                confidence_pct=pct,
-                area_ha=round(float(pix.sum()) * px_ha, 2),
-                length_km=round(length, 3),
-                extra={"centreline": line},
-            )
-        )
+        out.append(incident("road", pix, geom, min(1.0, length / 2.0) * 0.9, length_km=round(length, 3),
+                            extra={"centreline": line}))  # fmt: skip
     return out

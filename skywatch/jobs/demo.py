@@ -8,7 +8,7 @@ GeoPackage layers and COGs.
 from __future__ import annotations
 
 import time as _time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -340,8 +340,3 @@ def _classes(mask: np.ndarray, nodata: np.ndarray) -> np.ndarray:
     out = np.where(mask, 2, 1).astype(np.uint8)
     out[nodata] = 0
     return out
-
-
-def config_as_dict(cfg: DemoConfig) -> dict[str, Any]:
-    """``cfg`` as plain data (for manifests and the job file)."""
-    return asdict(cfg)

@@ -12,6 +12,7 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.polygon import orient
 
+from skywatch.detect.vectorize import valid_polygonal
 from skywatch.fuse.incidents import LABELS, Incident, incident_id
 from skywatch.geometry import reproject
 from skywatch.outputs.atomic import atomic_path
@@ -44,7 +45,7 @@ def alerts_feature_collection(
     features = []
     for inc in incidents:
         # Pixel staircases simplified by half a pixel keep files small for phones; area_ha stays the pixel count.
-        geom = reproject(inc.geometry.simplify(simplify_m, preserve_topology=True), epsg, 4326)
+        geom = reproject(valid_polygonal(inc.geometry.simplify(simplify_m, preserve_topology=True)), epsg, 4326)
         if geom.geom_type in {"Polygon", "MultiPolygon"}:
             geom = (
                 orient(geom, sign=1.0)

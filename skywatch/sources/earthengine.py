@@ -60,8 +60,9 @@ class EarthEngineSession:
     initialize: Callable[[], None] = field(repr=False)
 
 
-def earthengine_session(env: Mapping[str, str]) -> EarthEngineSession:
-    """Credentials and project from ``env``.
+def earthengine_session(env: Mapping[str, str], *, stored_credentials: Path | None = None) -> EarthEngineSession:
+    """Credentials and project from ``env`` (user credentials from ``stored_credentials``, default where
+    ``earthengine authenticate`` writes them).
 
     Raises:
         CredentialError: no project, or neither a service account nor stored user credentials.
@@ -82,7 +83,7 @@ def earthengine_session(env: Mapping[str, str]) -> EarthEngineSession:
             ee.Initialize(ee.ServiceAccountCredentials(account, str(key)), project=project)
 
         return EarthEngineSession(project=project, initialize=initialize)
-    stored = Path(ee.oauth.get_credentials_path())
+    stored = stored_credentials or Path(ee.oauth.get_credentials_path())
     if not stored.is_file():
         raise CredentialError(
             "Earth Engine needs credentials: set EE_SERVICE_ACCOUNT and EE_PRIVATE_KEY_FILE, or run "

@@ -28,7 +28,7 @@ from urllib3.util.retry import Retry
 
 from skywatch.errors import SourceError
 
-__all__ = ["AuthError", "RetryPolicy", "gdal_retry_options", "probe", "public_url", "retrying_session"]
+__all__ = ["AuthError", "RetryPolicy", "gdal_retry_options", "probe", "public_url", "retrying_session", "urllib3_retry"]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -89,9 +89,9 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def retrying_session(policy: RetryPolicy, *, headers: Mapping[str, str] | None = None) -> requests.Session:
-    """A ``requests`` session that retries per ``policy`` (for pystac-client, sentinelhub, webhooks)."""
-    retry = Retry(
+def urllib3_retry(policy: RetryPolicy) -> Retry:
+    """The urllib3 ``Retry`` equivalent of ``policy`` (POST included: a STAC search is idempotent)."""
+    return Retry(
         total=policy.max_attempts - 1,
         status_forcelist=sorted(policy.statuses),
         allowed_methods=frozenset({"GET", "HEAD", "POST"}),
@@ -102,8 +102,12 @@ def retrying_session(policy: RetryPolicy, *, headers: Mapping[str, str] | None =
         retry_after_max=int(policy.max_backoff_s),
         raise_on_status=False,
     )
+
+
+def retrying_session(policy: RetryPolicy, *, headers: Mapping[str, str] | None = None) -> requests.Session:
+    """A ``requests`` session that retries per ``policy`` (for webhooks and other plain HTTP clients)."""
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = HTTPAdapter(max_retries=urllib3_retry(policy))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update(dict(headers or {}))

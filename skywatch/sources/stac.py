@@ -15,10 +15,9 @@ import xarray as xr
 from pystac_client import ItemSearch
 from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
-from urllib3.util.retry import Retry
 
 from skywatch.errors import SourceError
-from skywatch.sources.http import AuthError, RetryPolicy, public_url
+from skywatch.sources.http import AuthError, RetryPolicy, public_url, urllib3_retry
 from skywatch.sources.odc_load import load_cube
 from skywatch.sources.providers import Provider
 from skywatch.types import BandName, BBox
@@ -58,18 +57,9 @@ class StacSource:
         return (self.url or self.provider.url).rstrip("/")
 
     def _stac_io(self) -> StacApiIO:
-        p = self.policy
-        retry = Retry(
-            total=p.max_attempts - 1,
-            status_forcelist=sorted(p.statuses),
-            allowed_methods=frozenset({"GET", "POST"}),
-            backoff_factor=p.backoff_s,
-            backoff_max=p.max_backoff_s,
-            backoff_jitter=p.backoff_s * p.jitter,
-            respect_retry_after_header=True,
-            retry_after_max=int(p.max_backoff_s),
-        )
-        return StacApiIO(headers=dict(self.headers), timeout=p.timeout_s, max_retries=retry)
+        retry = urllib3_retry(self.policy)
+        retry.raise_on_status = True  # pystac-client turns the final error status into an APIError
+        return StacApiIO(headers=dict(self.headers), timeout=self.policy.timeout_s, max_retries=retry)
 
     def search(
         self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import ee
@@ -116,11 +117,12 @@ def test_refusal_is_an_auth_error(ee_offline: None) -> None:
         )
 
 
-def test_credentials_and_tiles(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+def test_credentials_and_tiles(tmp_path: Path) -> None:
     with pytest.raises(CredentialError, match="EE_PROJECT"):
         earthengine_session({})
-    monkeypatch.setattr(ee.oauth, "get_credentials_path", lambda: str(tmp_path / "none"))
     with pytest.raises(CredentialError, match="EE_SERVICE_ACCOUNT"):
-        earthengine_session({"EE_PROJECT": "p"})
+        earthengine_session({"EE_PROJECT": "p"}, stored_credentials=tmp_path / "none")
+    with pytest.raises(CredentialError, match="not a file"):
+        earthengine_session({"EE_PROJECT": "p", "EE_SERVICE_ACCOUNT": "a@b", "EE_PRIVATE_KEY_FILE": str(tmp_path)})
     edge = tile_edge(13)
     assert edge % 16 == 0 and 13 * 4 * edge * edge <= 48 * 1024 * 1024

@@ -6,7 +6,6 @@ FeatureCollection with ``context.next``, Process API answering a multi-band FLOA
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -152,4 +151,3 @@ def test_evalscript_and_unknown_collection(sh: SentinelHubSource) -> None:
     assert '"VV", "VH", "dataMask"' in script and "REFLECTANCE" not in script
     with pytest.raises(SourceError, match="not offered through sentinelhub"):
         sh.search(bbox=(0, 0, 1, 1), start=date(2025, 1, 1), end=date(2025, 1, 2), collection="landsat")
-    assert json.dumps({"ok": True})

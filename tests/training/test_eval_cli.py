@@ -66,8 +66,7 @@ def test_eval_fire_on_a_chip_layout_folder(tmp_path: Path) -> None:
 def test_eval_refuses_scenes_the_model_saw(shared: Path) -> None:
     r = _run("eval", "fire", "--data", str(shared / "data" / "real" / "burn-scars-calfire-s2"), "--json")
     assert r.returncode == 1
-    assert "not scored (the model was trained on them)" in r.stderr and "KENNETH" not in r.stdout
-    assert np.isfinite(1.0)
+    assert "not scored (the model was trained on them)" in r.stderr and "APACHE_20240624" in r.stderr
 
 
 @pytest.mark.slow
