@@ -43,6 +43,13 @@ def _window(value: str, name: str) -> tuple[date, date]:
 )
 @click.option("--model", "model_name", help="Another shipped model for this task (see `skywatch models list`).")
 @click.option("--max-cloud", type=click.FloatRange(0, 100), help="Largest scene cloud cover, %.")
+@click.option(
+    "--tile-px",
+    type=click.IntRange(128, 8192),
+    default=1024,
+    show_default=True,
+    help="Grid tile edge in pixels; memory grows with its square (plus a 64 px halo).",
+)
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False))
 @overwrite_option
 def detect(
@@ -57,6 +64,7 @@ def detect(
     fire_index: str,
     model_name: str | None,
     max_cloud: float | None,
+    tile_px: int,
     out: Path,
     overwrite: bool,
 ) -> None:
@@ -67,5 +75,6 @@ def detect(
     source = open_source(provider, env=os.environ, stac_url=stac_url, path=path)
     result = run_detect(task, source=source, aoi=load_aoi(aoi_name), before=b, after=a, out=out, method=method,
                         model_name=model_name, max_cloud=max_cloud, fire_index=fire_index,
-                        overwrite=overwrite)  # fmt: skip
-    click.echo(f"{task}: {result.detections} detection(s) -> {result.out}", err=True)
+                        tile_px=tile_px, overwrite=overwrite,
+                        progress=lambda msg: click.echo(msg, err=True))  # fmt: skip
+    click.echo(f"{task}: {result.detections} detection(s) in {result.tiles} tile(s) -> {result.out}", err=True)

@@ -9,12 +9,13 @@ import numpy as np
 from affine import Affine
 from rasterio import features
 from scipy import ndimage
+from shapely import STRtree
 from shapely.geometry import LineString, MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 from shapely.validation import make_valid
 
-__all__ = ["centreline", "components", "valid_polygonal"]
+__all__ = ["centreline", "components", "join_across_tiles", "valid_polygonal"]
 
 
 def components(mask: np.ndarray, transform: Affine) -> Iterator[tuple[np.ndarray, Polygon | MultiPolygon]]:
@@ -61,3 +62,17 @@ def centreline(skeleton: np.ndarray, transform: Affine) -> LineString | None:
     end = max(dist.items(), key=lambda kv: kv[1])[0]
     coords = [transform @ (cols[i] + 0.5, rows[i] + 0.5) for i in paths[end]]
     return LineString(coords) if len(coords) >= 2 else None
+
+
+def join_across_tiles(geoms: list[BaseGeometry]) -> list[list[int]]:
+    """Group pieces of detections cut by tile edges: indices of pieces that touch (edge or corner), transitively.
+
+    Pieces from one tile never touch (they are separate 8-connected components), so a group is exactly the
+    component the whole-array labelling would have found.
+    """
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(geoms)))
+    if geoms:
+        left, right = STRtree(geoms).query(geoms, predicate="intersects")
+        graph.add_edges_from((int(a), int(b)) for a, b in zip(left, right, strict=True) if a < b)
+    return sorted((sorted(c) for c in nx.connected_components(graph)), key=lambda c: c[0])

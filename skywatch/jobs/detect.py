@@ -1,7 +1,12 @@
-"""`skywatch detect`: one disturbance detector over an AOI between a before and an after window.
+"""`skywatch detect`: one disturbance detector over an AOI between a before and an after window, tile by tile.
 
-Each window becomes a least-cloudy (best-pixel) composite of the masked cube; the detector runs on the pair,
-by its spectral baseline or its shipped model (tiled under Dask with a halo), and writes into ``DIR``:
+The AOI is cut into the project grid's tiles (``tile_px``, 1024 by default). Each tile is loaded with a halo of
+real neighbouring pixels (at least :data:`HALO`, and the model's receptive field), its before and after windows
+become least-cloudy (best-pixel) composites of the masked cube, the detector runs on the pair (spectral baseline
+or shipped model, the model itself tiled under Dask), and the halo is cropped. Cores are written into on-disk
+rasters window by window; pieces of detections cut by tile edges are joined afterwards. Peak memory is one tile
+plus halo, whatever the AOI; with a halo wider than every neighbourhood operation the result equals the
+whole-array run. ``DIR`` gets:
 
 - ``<task>.tif``: classes, 0 nodata, 1 no change, 2.. detected (fire: 2 burn scar, 3 active fire);
 - ``<task>_prob.tif``: the model's probability, or for the baseline its index scaled to 0-1 (not calibrated);
@@ -11,6 +16,8 @@ Masked pixels (clouds, snow, nodata on either date) are nodata, never a detectio
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,6 +26,11 @@ from typing import Any
 import dask.array as da
 import geopandas as gpd
 import numpy as np
+import pystac
+from affine import Affine
+from rasterio import features
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
 
 from skywatch.aoi import AOI
 from skywatch.cube.clip import clip_to
@@ -34,23 +46,33 @@ from skywatch.detect.fire import (
     dnbr_severity,
 )
 from skywatch.detect.models import SegModel, compute_features, get_model
-from skywatch.detect.roads import road_baseline
+from skywatch.detect.roads import road_baseline, skeletonize_mask
 from skywatch.detect.tiled import predict_tiled
-from skywatch.detect.vectorize import centreline, components
+from skywatch.detect.vectorize import centreline, components, join_across_tiles, valid_polygonal
 from skywatch.errors import DataError, SourceError
 from skywatch.grid import TileGrid
 from skywatch.outputs.atomic import atomic_dir
-from skywatch.outputs.cog import write_cog
 from skywatch.outputs.geopackage import write_geopackage
+from skywatch.outputs.mosaic import TiledRaster
 from skywatch.sources.base import Source
 from skywatch.sources.odc_load import read_errors
 from skywatch.sources.stac_meta import cloud_cover
+from skywatch.types import BBox
 
-__all__ = ["DEFAULT_MODELS", "DetectResult", "run_detect"]
+__all__ = ["DEFAULT_MODELS", "HALO", "DetectResult", "run_detect"]
 
 # A before/after burn model lost to dNBR in cross-validation (models/experiments/): fire uses the post-only one.
 DEFAULT_MODELS = {"fire": "burn-scar-fcn", "clearcut": "clearcut-fcn", "roads": "roads-fcn"}
 BANDS = ("blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl")
+# Widest neighbourhood of any step, in pixels: the active-fire context window (61 px, radius 30), the cloud
+# buffer (8 px), openings/closings (2 px) and the minimum mapping units (<= 50 px) all fit inside 64.
+HALO = 64
+_LABEL = {"fire": "burn_scar", "clearcut": "clearcut", "roads": "road"}
+_CLASSES = {
+    "fire": "0 nodata, 1 unburned, 2 burn scar, 3 active fire",
+    "clearcut": "0 nodata, 1 no change, 2 clear-cut",
+    "roads": "0 nodata, 1 no change, 2 new road",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,16 +83,47 @@ class DetectResult:
     files: list[Path]
     detections: int
     scenes: dict[str, list[str]]
+    tiles: int = 1
 
 
-def _composite(source: Source, aoi: AOI, window: tuple[date, date], grid: TileGrid, max_cloud: float | None,
-               cloud_buffer_px: int) -> tuple[dict[str, np.ndarray], np.ndarray, list[str], Any]:  # fmt: skip
+@dataclass(frozen=True, kw_only=True)
+class _Piece:
+    """The part of one detection inside one tile's core, with sums for the joined feature's statistics."""
+
+    kind: str
+    pixels: int
+    prob_sum: float
+    dnbr_sum: float
+    dnbr_n: int
+    geometry: BaseGeometry
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Run:
+    task: str
+    method: str
+    fire_index: str
+    source: Source
+    aoi_geom: BaseGeometry
+    grid: TileGrid
+    items: dict[str, list[pystac.Item]]
+    model: SegModel | None
+    front_model: SegModel | None
+    cloud_buffer_px: int
+
+
+def _search(source: Source, aoi: AOI, window: tuple[date, date], max_cloud: float | None) -> list[pystac.Item]:
     items = source.search(bbox=aoi.bbox, start=window[0], end=window[1], collection="sentinel-2-l2a",
                           max_cloud=max_cloud)  # fmt: skip
     if not items:
         raise SourceError(f"no Sentinel-2 scenes over {aoi.name!r} between {window[0]} and {window[1]}")
-    cube = source.load(items, bands=BANDS, bounds=grid.bounds_for(aoi), epsg=grid.epsg, resolution=grid.resolution)
-    cube = clip_to(apply_mask(cube), aoi.to_crs(grid.epsg))
+    return list(items)
+
+
+def _composite(run: _Run, items: Sequence[pystac.Item], bounds: BBox) -> tuple[dict[str, np.ndarray], np.ndarray, Any]:
+    """Best-pixel composite of ``items`` over ``bounds``: band arrays, the valid mask and the geobox."""
+    cube = run.source.load(items, bands=BANDS, bounds=bounds, epsg=run.grid.epsg, resolution=run.grid.resolution)
+    cube = clip_to(apply_mask(cube), run.aoi_geom)
     covers = []
     for t in cube.time.values:
         day = np.datetime64(t, "D")
@@ -81,8 +134,137 @@ def _composite(source: Source, aoi: AOI, window: tuple[date, date], grid: TileGr
         values = best.compute()
     arrays = {str(b): np.asarray(values[b].values, dtype=np.float32) for b in values.data_vars}
     valid = np.asarray(np.isfinite(np.stack(list(arrays.values()))).all(axis=0))
-    valid = buffer_invalid(valid, cloud_buffer_px)
-    return arrays, valid, [it.id for it in items], cube.odc.geobox
+    return arrays, buffer_invalid(valid, run.cloud_buffer_px), cube.odc.geobox
+
+
+def _detect_arrays(run: _Run, pre: dict[str, np.ndarray], post: dict[str, np.ndarray], valid: np.ndarray,
+                   valid_post: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Classes, probability and dNBR of one tile (with its halo)."""
+    res = run.grid.resolution
+    arrays = {f"pre:{k}": v for k, v in pre.items()} | {f"post:{k}": v for k, v in post.items()}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ndvi_pre = (pre["nir"] - pre["red"]) / (pre["nir"] + pre["red"])
+        ndvi_post = (post["nir"] - post["red"]) / (post["nir"] + post["red"])
+        nbr_pre = (pre["nir08"] - pre["swir22"]) / (pre["nir08"] + pre["swir22"])
+        nbr_post = (post["nir08"] - post["swir22"]) / (post["nir08"] + post["swir22"])
+    if run.model is not None:
+        prob = _predict(run.model, arrays)
+        detected = np.nan_to_num(prob) >= run.model.spec.threshold
+    else:
+        prob = np.zeros(valid.shape, np.float32)
+        detected = np.zeros(valid.shape, bool)
+    fire_front = np.zeros(valid.shape, bool)
+    if run.task == "fire":
+        if run.model is None:
+            relative = run.fire_index == "rdnbr"
+            detected, dnbr = burn_scar_baseline(nbr_pre, nbr_post, post["red"], valid, relative=relative,
+                                                dnbr_min=RDNBR_BURNED if relative else 0.10)  # fmt: skip
+            prob = np.clip(np.nan_to_num(dnbr) / 0.66, 0, 1).astype(np.float32)
+        if run.front_model is not None:  # the active-fire model next to the burn-scar model
+            front_prob = _predict(run.front_model, arrays)
+            fire_front = (np.nan_to_num(front_prob) >= run.front_model.spec.threshold) & valid_post
+        else:
+            fire_front, _ = active_fire(post["blue"], post["nir08"], post["swir16"], post["swir22"], valid_post)
+        detected |= fire_front
+    elif run.task == "clearcut":
+        forest = forest_mask(ndvi_pre, pre["swir16"])
+        if run.model is None:
+            detected = clearcut_baseline(bright_change(ndvi_pre, ndvi_post, post["red"], valid), forest,
+                                         resolution=res)  # fmt: skip
+            prob = np.clip(np.nan_to_num(ndvi_pre - ndvi_post) / 0.6, 0, 1).astype(np.float32)
+        # fields and water never alert; blocks under the 0.2 ha minimum mapping unit are dropped
+        detected = _drop_small(detected & forest, max(1, round(0.2 * 10_000 / res**2)))
+    else:
+        with np.errstate(invalid="ignore"):
+            vegetated = ndvi_pre >= 0.6
+        if run.model is None:
+            change = bright_change(ndvi_pre, ndvi_post, post["red"], valid, ndvi_drop=0.2)
+            detected, _ = road_baseline(change, vegetated, resolution=res)
+            prob = np.clip(np.nan_to_num(ndvi_pre - ndvi_post) / 0.6, 0, 1).astype(np.float32)
+        detected = _drop_small(detected & vegetated, 10)
+    detected &= valid
+    classes = np.where(detected, 2, 1).astype(np.uint8)
+    if run.task == "fire":
+        classes[fire_front & valid] = 3
+    classes[~valid] = 0
+    prob = np.where(valid, prob, np.nan).astype(np.float32)
+    dnbr = np.where(valid, nbr_pre - nbr_post, np.nan).astype(np.float32)
+    return classes, prob, dnbr
+
+
+def _detect_tile(run: _Run, load: BBox, core: BBox) -> tuple[np.ndarray, np.ndarray, list[_Piece]]:
+    """Classes, probability and detection pieces of one tile's core, computed over ``load`` (core + halo)."""
+    pre, valid_pre, geobox = _composite(run, run.items["before"], load)
+    post, valid_post, _ = _composite(run, run.items["after"], load)
+    classes, prob, dnbr = _detect_arrays(run, pre, post, valid_pre & valid_post, valid_post)
+    res = run.grid.resolution
+    r0, c0 = round((load[3] - core[3]) / res), round((core[0] - load[0]) / res)
+    rows, cols = round((core[3] - core[1]) / res), round((core[2] - core[0]) / res)
+    crop = (slice(r0, r0 + rows), slice(c0, c0 + cols))
+    classes, prob, dnbr = classes[crop], prob[crop], dnbr[crop]
+    transform = Affine(res, 0.0, core[0], 0.0, -res, core[3])
+    if geobox.affine != Affine(res, 0.0, load[0], 0.0, -res, load[3]):
+        raise DataError(f"the cube's grid {tuple(geobox.affine)[:6]} is not the requested one over {load}")
+    parts = [(_LABEL[run.task], classes >= 2)]
+    if run.task == "fire":
+        parts.append(("active_fire", classes == 3))  # the front also stays inside its burn scar polygon
+    pieces = []
+    for kind, mask in parts:
+        for pix, geom in components(mask, transform):
+            finite = np.isfinite(dnbr[pix])
+            pieces.append(_Piece(kind=kind, pixels=int(pix.sum()), prob_sum=float(np.nansum(prob[pix])),
+                                 dnbr_sum=float(dnbr[pix][finite].sum()), dnbr_n=int(finite.sum()),
+                                 geometry=geom))  # fmt: skip
+    return classes, prob, pieces
+
+
+def _predict(model: SegModel, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The model's probability, predicted tile by tile under Dask (halo from the model's metadata)."""
+    model.check_inputs(list(arrays))
+    feats = compute_features(model.spec.features, arrays)
+    lazy = predict_tiled(model.predict_features, da.from_array(feats, chunks=(-1, 1024, 1024)), halo=model.spec.halo)
+    return np.asarray(lazy.compute())
+
+
+def _features(run: _Run, pieces: list[_Piece], classes: TiledRaster, transform: Affine, label: str,
+              detected_by: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+    """Join pieces cut by tile edges into one feature each; roads get a centre-line from their pixels."""
+    res = run.grid.resolution
+    rows: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    for kind in dict.fromkeys(p.kind for p in pieces):
+        same = [p for p in pieces if p.kind == kind]
+        for group in join_across_tiles([p.geometry for p in same]):
+            members = [same[i] for i in group]
+            pixels = sum(m.pixels for m in members)
+            geom = valid_polygonal(unary_union([m.geometry for m in members]))
+            row: dict[str, Any] = {"type": kind, "area_ha": round(pixels * res * res / 1e4, 3),
+                                   "mean_prob": round(sum(m.prob_sum for m in members) / pixels, 3), "method": label,
+                                   "detected_by": detected_by.isoformat(), "geometry": geom}  # fmt: skip
+            if kind == "burn_scar":  # Key & Benson severity of the scar's mean dNBR
+                n = sum(m.dnbr_n for m in members)
+                mean = sum(m.dnbr_sum for m in members) / n if n else float("nan")
+                row["dnbr_mean"] = round(mean, 3)
+                row["severity"] = SEVERITY_NAMES[max(0, int(dnbr_severity(np.array([mean]))[0]) - 1)]
+            if kind == "road":
+                line = _centreline(geom, classes, transform, res)
+                if line is not None:
+                    row["length_km"] = round(line.length / 1000, 3)
+                    lines.append({"length_km": row["length_km"], "geometry": line})
+            rows.append(row)
+    return rows, lines
+
+
+def _centreline(geom: BaseGeometry, classes: TiledRaster, transform: Affine, res: float) -> BaseGeometry | None:
+    """The simplified centre-line of one road, from its pixels (read back over its own bounding box only)."""
+    minx, miny, maxx, maxy = geom.bounds
+    col0, row0 = math.floor((minx - transform.c) / res), math.floor((transform.f - maxy) / res)
+    width, height = round((maxx - minx) / res), round((maxy - miny) / res)
+    window = Affine(res, 0.0, transform.c + col0 * res, 0.0, -res, transform.f - row0 * res)
+    inside = features.geometry_mask([geom], out_shape=(height, width), transform=window, invert=True)
+    mask = inside & (classes.read(row0, col0, height, width) >= 2)
+    line = centreline(skeletonize_mask(mask), window)
+    return None if line is None else line.simplify(res / 2)
 
 
 def run_detect(
@@ -98,7 +280,9 @@ def run_detect(
     max_cloud: float | None = None,
     cloud_buffer_px: int = 8,
     fire_index: str = "dnbr",
+    tile_px: int = 1024,
     overwrite: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> DetectResult:
     """Detect ``task`` (fire, clearcut, roads) and write class/probability COGs and vectors into ``out``.
 
@@ -110,118 +294,64 @@ def run_detect(
         raise DataError(f"unknown detector {task!r}; choose one of {sorted(DEFAULT_MODELS)}")
     if method not in {"model", "baseline"}:
         raise DataError(f"method must be model or baseline, got {method!r}")
+    if fire_index not in {"dnbr", "rdnbr"}:
+        raise DataError(f"fire index must be dnbr or rdnbr, got {fire_index!r}")
     if before[1] >= after[0]:
         raise DataError(f"the before window ({before[0]}/{before[1]}) must end before the after window starts")
-    grid = TileGrid.for_aoi(aoi)
-    pre, valid_pre, pre_ids, geobox = _composite(source, aoi, before, grid, max_cloud, cloud_buffer_px)
-    post, valid_post, post_ids, _ = _composite(source, aoi, after, grid, max_cloud, cloud_buffer_px)
-    valid = valid_pre & valid_post
-    arrays = {f"pre:{k}": v for k, v in pre.items()} | {f"post:{k}": v for k, v in post.items()}
+    grid = TileGrid.for_aoi(aoi, tile_px=tile_px)
+    items = {"before": _search(source, aoi, before, max_cloud), "after": _search(source, aoi, after, max_cloud)}
+    model = get_model(model_name or DEFAULT_MODELS[task]) if method == "model" else None
+    front = get_model("active-fire-fcn") if method == "model" and task == "fire" else None
+    label = (
+        "spectral baseline"
+        if model is None
+        else f"model {model.spec.name} {model.spec.version} sha256 {model.spec.sha256}"
+    )
+    run = _Run(task=task, method=method, fire_index=fire_index, source=source, aoi_geom=aoi.to_crs(grid.epsg),
+               grid=grid, items=items, model=model, front_model=front, cloud_buffer_px=cloud_buffer_px)  # fmt: skip
+    halo = max([HALO] + [m.spec.halo for m in (model, front) if m is not None])
     res = grid.resolution
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ndvi_pre = (pre["nir"] - pre["red"]) / (pre["nir"] + pre["red"])
-        ndvi_post = (post["nir"] - post["red"]) / (post["nir"] + post["red"])
-        nbr_pre = (pre["nir08"] - pre["swir22"]) / (pre["nir08"] + pre["swir22"])
-        nbr_post = (post["nir08"] - post["swir22"]) / (post["nir08"] + post["swir22"])
-
-    if method == "model":
-        model = get_model(model_name or DEFAULT_MODELS[task])
-        prob = _predict(model, arrays)
-        detected = np.nan_to_num(prob) >= model.spec.threshold
-        method_label = f"model {model.spec.name} {model.spec.version} sha256 {model.spec.sha256}"
-    else:
-        prob = np.zeros(valid.shape, np.float32)
-        detected = np.zeros(valid.shape, bool)
-        method_label = "spectral baseline"
-    fire_front = np.zeros(valid.shape, bool)
-    if task == "fire":
-        if method == "baseline":
-            relative = fire_index == "rdnbr"
-            detected, dnbr = burn_scar_baseline(nbr_pre, nbr_post, post["red"], valid, relative=relative,
-                                                dnbr_min=RDNBR_BURNED if relative else 0.10)  # fmt: skip
-            prob = np.clip(np.nan_to_num(dnbr) / 0.66, 0, 1).astype(np.float32)
-        if method == "model":  # the active-fire model next to the burn-scar model
-            front_model = get_model("active-fire-fcn")
-            front_prob = _predict(front_model, arrays)
-            fire_front = (np.nan_to_num(front_prob) >= front_model.spec.threshold) & valid_post
-        else:
-            fire_front, _ = active_fire(post["blue"], post["nir08"], post["swir16"], post["swir22"], valid_post)
-        detected |= fire_front
-    elif task == "clearcut":
-        forest = forest_mask(ndvi_pre, pre["swir16"])
-        if method == "baseline":
-            detected = clearcut_baseline(bright_change(ndvi_pre, ndvi_post, post["red"], valid), forest,
-                                         resolution=res)  # fmt: skip
-            prob = np.clip(np.nan_to_num(ndvi_pre - ndvi_post) / 0.6, 0, 1).astype(np.float32)
-        # fields and water never alert; blocks under the 0.2 ha minimum mapping unit are dropped
-        detected = _drop_small(detected & forest, max(1, round(0.2 * 10_000 / res**2)))
-    else:
-        with np.errstate(invalid="ignore"):
-            vegetated = ndvi_pre >= 0.6
-        if method == "baseline":
-            change = bright_change(ndvi_pre, ndvi_post, post["red"], valid, ndvi_drop=0.2)
-            detected, _ = road_baseline(change, vegetated, resolution=res)
-            prob = np.clip(np.nan_to_num(ndvi_pre - ndvi_post) / 0.6, 0, 1).astype(np.float32)
-        detected = _drop_small(detected & vegetated, 10)
-    detected &= valid
-    classes = np.where(detected, 2, 1).astype(np.uint8)
-    if task == "fire":
-        classes[fire_front & valid] = 3
-    classes[~valid] = 0
-    prob = np.where(valid, prob, np.nan).astype(np.float32)
-    dnbr = np.where(valid, nbr_pre - nbr_post, np.nan).astype(np.float32)
-    return _write(task, out, classes, prob, detected, geobox, grid.epsg, res, method_label,
-                  {"before": pre_ids, "after": post_ids}, after[1], overwrite, dnbr)  # fmt: skip
-
-
-def _predict(model: SegModel, arrays: dict[str, np.ndarray]) -> np.ndarray:
-    """The model's probability, predicted tile by tile under Dask (halo from the model's metadata)."""
-    model.check_inputs(list(arrays))
-    feats = compute_features(model.spec.features, arrays)
-    lazy = predict_tiled(model.predict_features, da.from_array(feats, chunks=(-1, 1024, 1024)), halo=model.spec.halo)
-    return np.asarray(lazy.compute())
-
-
-def _write(task: str, out: Path, classes: np.ndarray, prob: np.ndarray, detected: np.ndarray, geobox: Any,
-           epsg: int, res: float, method: str, scenes: dict[str, list[str]], detected_by: date,
-           overwrite: bool, dnbr: np.ndarray) -> DetectResult:  # fmt: skip
-    from skywatch.detect.roads import skeletonize_mask
-
-    transform = geobox.affine
-    doc = {"fire": "0 nodata, 1 unburned, 2 burn scar, 3 active fire", "clearcut": "0 nodata, 1 no change, 2 clear-cut",
-           "roads": "0 nodata, 1 no change, 2 new road"}[task]  # fmt: skip
-    rows, lines = [], []
-    skeleton = skeletonize_mask(detected) if task == "roads" else None
-    label = {"fire": "burn_scar", "clearcut": "clearcut", "roads": "road"}[task]
-    parts = [(label, detected)]
-    if task == "fire":
-        parts.append(("active_fire", classes == 3))  # the front also stays inside its burn scar polygon
-    for kind, mask in parts:
-        for pix, geom in components(mask, transform):
-            row: dict[str, Any] = {"type": kind, "area_ha": round(float(pix.sum()) * res * res / 1e4, 3),
-                                   "mean_prob": round(float(np.nanmean(prob[pix])), 3), "method": method,
-                                   "detected_by": detected_by.isoformat(), "geometry": geom}  # fmt: skip
-            if kind == "burn_scar":  # Key & Benson severity of the scar's mean dNBR
-                mean = float(np.nanmean(dnbr[pix]))
-                row["dnbr_mean"] = round(mean, 3)
-                row["severity"] = SEVERITY_NAMES[int(dnbr_severity(np.array([mean]))[0]) - 1]
-            if skeleton is not None:
-                line = centreline(skeleton & pix, transform)
-                if line is not None:
-                    line = line.simplify(res / 2)
-                    row["length_km"] = round(line.length / 1000, 3)
-                    lines.append({"length_km": row["length_km"], "geometry": line})
-            rows.append(row)
-    crs = f"EPSG:{epsg}"
-    empty: dict[str, list[Any]] = {"type": [], "area_ha": [], "geometry": []}
-    layers = {"detections": gpd.GeoDataFrame(rows or empty, geometry="geometry", crs=crs)}
-    if task == "roads":
-        layers["centrelines"] = gpd.GeoDataFrame(lines or {"length_km": [], "geometry": []}, geometry="geometry",
-                                                 crs=crs)  # fmt: skip
+    extent = grid.bounds_for(aoi)
+    shape = (round((extent[3] - extent[1]) / res), round((extent[2] - extent[0]) / res))
+    transform = Affine(res, 0.0, extent[0], 0.0, -res, extent[3])
+    tiles = [t for t in grid.tiles_for(aoi) if _intersect(t.bounds, extent) is not None]
+    tags = {"SKYWATCH_CLASSES": _CLASSES[task], "SKYWATCH_METHOD": label}
     with atomic_dir(out, overwrite=overwrite) as tmp:
-        tags = {"SKYWATCH_CLASSES": doc, "SKYWATCH_METHOD": method}
-        write_cog(tmp / f"{task}.tif", classes, transform=transform, epsg=epsg, nodata=0, tags=tags, categorical=True)
-        write_cog(tmp / f"{task}_prob.tif", prob, transform=transform, epsg=epsg, nodata=float("nan"), tags=tags)
+        with (
+            TiledRaster(tmp / "classes.work.tif", shape=shape, transform=transform, epsg=grid.epsg, dtype="uint8",
+                        nodata=0) as classes_r,
+            TiledRaster(tmp / "prob.work.tif", shape=shape, transform=transform, epsg=grid.epsg, dtype="float32",
+                        nodata=float("nan")) as prob_r,
+        ):  # fmt: skip
+            pieces: list[_Piece] = []
+            for i, tile in enumerate(tiles, start=1):
+                core = _intersect(tile.bounds, extent)
+                assert core is not None
+                pad = halo * res
+                load = _intersect((core[0] - pad, core[1] - pad, core[2] + pad, core[3] + pad), extent)
+                assert load is not None
+                classes, prob, tile_pieces = _detect_tile(run, load, core)
+                row, col = round((extent[3] - core[3]) / res), round((core[0] - extent[0]) / res)
+                classes_r.write(classes, row, col)
+                prob_r.write(prob, row, col)
+                pieces.extend(tile_pieces)
+                if progress is not None:
+                    progress(f"tile {tile.id} ({i}/{len(tiles)}): {len(tile_pieces)} piece(s)")
+            rows, lines = _features(run, pieces, classes_r, transform, label, after[1])
+            classes_r.to_cog(tmp / f"{task}.tif", tags=tags, categorical=True)
+            prob_r.to_cog(tmp / f"{task}_prob.tif", tags=tags)
+        crs = f"EPSG:{grid.epsg}"
+        empty: dict[str, list[Any]] = {"type": [], "area_ha": [], "geometry": []}
+        layers = {"detections": gpd.GeoDataFrame(rows or empty, geometry="geometry", crs=crs)}
+        if task == "roads":
+            layers["centrelines"] = gpd.GeoDataFrame(lines or {"length_km": [], "geometry": []}, geometry="geometry",
+                                                     crs=crs)  # fmt: skip
         write_geopackage(tmp / f"{task}.gpkg", layers)
     files = [out / f"{task}.tif", out / f"{task}_prob.tif", out / f"{task}.gpkg"]
-    return DetectResult(out=out, files=files, detections=len(rows), scenes=scenes)
+    return DetectResult(out=out, files=files, detections=len(rows), scenes={k: [it.id for it in v] for k, v in
+                        items.items()}, tiles=len(tiles))  # fmt: skip
+
+
+def _intersect(a: BBox, b: BBox) -> BBox | None:
+    box = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+    return box if box[0] < box[2] and box[1] < box[3] else None

@@ -12,11 +12,11 @@ import numpy as np
 import rasterio
 import rasterio.shutil
 from affine import Affine
-from rasterio.io import MemoryFile
+from rasterio.io import DatasetReader, DatasetWriter, MemoryFile
 
 from skywatch.outputs.atomic import atomic_path
 
-__all__ = ["write_cog"]
+__all__ = ["copy_to_cog", "write_cog"]
 
 
 def write_cog(
@@ -61,22 +61,33 @@ def write_cog(
         "transform": transform,
         "nodata": nodata,
     }
-    predictor = "3" if np.issubdtype(arr.dtype, np.floating) else "2"
     with atomic_path(path, overwrite=overwrite) as tmp, MemoryFile() as mem, mem.open(**profile) as src:
         src.write(arr)
         if tags:
             src.update_tags(**tags)
         for i, name in enumerate(band_names or [], start=1):
             src.set_band_description(i, name)
-        rasterio.shutil.copy(
-            src,
-            tmp,
-            driver="COG",
-            COMPRESS="DEFLATE",
-            PREDICTOR=predictor,
-            BLOCKSIZE=str(blocksize),
-            OVERVIEWS="AUTO",
-            OVERVIEW_RESAMPLING="NEAREST" if categorical else "AVERAGE",
-            RESAMPLING="NEAREST",
-        )
+        copy_to_cog(src, tmp, categorical=categorical, blocksize=blocksize)
     return path
+
+
+def copy_to_cog(
+    src: DatasetReader | DatasetWriter, dest: Path, *, categorical: bool = False, blocksize: int = 512
+) -> None:
+    """Copy an open or on-disk raster to ``dest`` as a COG (DEFLATE, internal overviews).
+
+    GDAL's COG driver reads the source block by block, so a tiled on-disk source of any size is copied with
+    bounded memory. ``dest`` is written in place: callers write into a temporary path and rename.
+    """
+    predictor = "3" if np.issubdtype(np.dtype(src.dtypes[0]), np.floating) else "2"
+    rasterio.shutil.copy(
+        src,
+        dest,
+        driver="COG",
+        COMPRESS="DEFLATE",
+        PREDICTOR=predictor,
+        BLOCKSIZE=str(blocksize),
+        OVERVIEWS="AUTO",
+        OVERVIEW_RESAMPLING="NEAREST" if categorical else "AVERAGE",
+        RESAMPLING="NEAREST",
+    )
