@@ -26,7 +26,8 @@ from skywatch.sources.registry import open_source
 spec = json.loads(sys.argv[1])
 sample = Path(spec["sample"])
 t = time.perf_counter()
-r = run_detect(spec["task"], source=open_source("local", env={}, path=sample), aoi=load_aoi(str(sample / "aoi.geojson")),
+aoi = load_aoi(str(sample / "aoi.geojson"))
+r = run_detect(spec["task"], source=open_source("local", env={}, path=sample), aoi=aoi,
                before=(date(2025, 9, 1), date(2025, 9, 10)), after=(date(2025, 10, 15), date(2025, 10, 25)),
                out=Path(spec["out"]), method=spec["method"], tile_px=spec["tile_px"])
 print(json.dumps({"seconds": time.perf_counter() - t, "tiles": r.tiles, "detections": r.detections,
@@ -54,7 +55,8 @@ def main() -> None:
     base = rows[2048]
     print(f"detect {args.task} --method {args.method} on the synthetic 1000 x 1000 px sample")
     for tile_px, r in rows.items():
-        print(f"tile_px {tile_px:5d}: {r['tiles']:3d} tiles, {r['seconds']:6.1f} s ({r['seconds'] / base['seconds']:.2f}x),"
+        ratio = r["seconds"] / base["seconds"]
+        print(f"tile_px {tile_px:5d}: {r['tiles']:3d} tiles, {r['seconds']:6.1f} s ({ratio:.2f}x),"
               f" peak RSS {r['peak_rss_mb']:7.1f} MB ({r['peak_rss_mb'] / base['peak_rss_mb']:.2f}x),"
               f" {r['detections']} detections")  # fmt: skip
 

@@ -67,12 +67,17 @@ def presence_surface(
     rows = (np.arange(hc) + 0.5) * step
     gx = transform.c + cols * transform.a
     gy = transform.f + rows * transform.e
-    dx = gx[None, None, :] - np.asarray(sx)[:, None, None]
-    dy = gy[None, :, None] - np.asarray(sy)[:, None, None]
-    k = np.exp(-(dx**2 + dy**2) / (2 * bandwidth_m**2))
-    effort = np.tensordot(stations["trap_days"].to_numpy(), k, axes=1)
-    events = np.tensordot(stations["events"].to_numpy().astype(float), k, axes=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(effort >= min_effort_days, 100.0 * events / effort, np.nan)
+    trap_days = stations["trap_days"].to_numpy(dtype=float)
+    counts = stations["events"].to_numpy().astype(float)
+    rate = np.full((hc, wc), np.nan)
+    block = max(1, 2_000_000 // max(1, len(sx) * wc))  # rows per pass: memory stays ~16 MB whatever the area
+    dx2 = (gx[None, :] - np.asarray(sx)[:, None]) ** 2  # (stations, columns)
+    for r0 in range(0, hc, block):
+        dy2 = (gy[None, r0 : r0 + block] - np.asarray(sy)[:, None]) ** 2  # (stations, rows)
+        k = np.exp(-(dy2[:, :, None] + dx2[:, None, :]) / (2 * bandwidth_m**2))
+        effort = np.tensordot(trap_days, k, axes=1)
+        events = np.tensordot(counts, k, axes=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate[r0 : r0 + block] = np.where(effort >= min_effort_days, 100.0 * events / effort, np.nan)
     full = np.repeat(np.repeat(rate, step, axis=0), step, axis=1)[:h, :w]
     return full.astype(np.float32)

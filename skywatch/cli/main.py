@@ -10,10 +10,12 @@ import click
 
 from skywatch import __version__
 from skywatch.cli.aoi import aoi
+from skywatch.cli.camtrap import camtrap
 from skywatch.cli.demo import demo
 from skywatch.cli.detect import detect
 from skywatch.cli.imagery import cube, search
 from skywatch.cli.models import evaluate_cmd, models, train
+from skywatch.cli.presence import presence
 from skywatch.cli.sample import sample
 from skywatch.errors import SkywatchError
 
@@ -50,6 +52,8 @@ cli.add_command(models)
 cli.add_command(detect)
 cli.add_command(train)
 cli.add_command(evaluate_cmd)
+cli.add_command(camtrap)
+cli.add_command(presence)
 
 
 def main() -> None:

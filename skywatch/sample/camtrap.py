@@ -203,7 +203,10 @@ def simulate_camtrap(
     obs_rows: list[dict[str, Any]] = []
     for n, ev in enumerate(events, start=1):
         i, day = ev["station"], ev["day"]
-        t0 = SURVEY_START.replace(hour=0) + timedelta(days=day, hours=float(np.clip(ev["hour"], 0.0, 23.99)))
+        # a station-day runs noon to noon like the deployments, so every event lies inside its deployment;
+        # the clock time stays ev["hour"]
+        clock = float(np.clip(ev["hour"], 0.0, 23.99))
+        t0 = SURVEY_START + timedelta(days=day, hours=(clock - SURVEY_START.hour) % 24)
         t0 = t0.replace(microsecond=0)
         t1 = t0 + timedelta(seconds=int(rng.integers(5, 60)))
         dep_id = str(dep_of_day[i, day])

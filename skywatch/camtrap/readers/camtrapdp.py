@@ -1,0 +1,244 @@
+"""Camtrap DP 1.0.x (TDWG) packages into a :class:`DetectionTable`.
+
+Reads ``deployments.csv`` and ``observations.csv`` (paths from ``datapackage.json`` when it names them);
+``media.csv`` is not needed. The station of a deployment is its ``locationID``, or its ``deploymentID`` when
+``locationID`` is empty; the station's coordinates are those of its first deployment row.
+
+Observations may be recorded per event and again per image (``observationLevel`` "media"). With
+``level="auto"`` (default) a media-level observation is left out when its event (``eventID``) also has
+event-level observations (even ones skipped as bad), because it repeats them; events described only per image keep
+their media-level observations, one row each. The number folded away is in ``metadata["media_observations_folded"]``.
+``level="event"``/``"media"`` keep only that level, ``"all"`` keeps every observation.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from skywatch.camtrap.events import KINDS, DetectionTable
+from skywatch.camtrap.readers._common import (
+    LIFE_STAGES,
+    SEXES,
+    BadRow,
+    OnError,
+    RowPolicy,
+    choice,
+    deployments_frame,
+    events_frame,
+    missing_column,
+    parse_float,
+    parse_time,
+    read_csv,
+    source_label,
+    stations_frame,
+)
+from skywatch.errors import CamtrapError
+
+__all__ = ["read_camtrap_dp_table"]
+
+Level = Literal["auto", "event", "media", "all"]
+
+_DEPLOYMENT_COLUMNS = ("deploymentID", "latitude", "longitude", "deploymentStart", "deploymentEnd")
+_OBSERVATION_COLUMNS = ("observationID", "deploymentID", "eventStart", "observationType")
+
+
+def read_camtrap_dp_table(path: Path, *, on_error: OnError = "raise", level: Level = "auto") -> DetectionTable:
+    """Read the Camtrap DP package at ``path`` (its folder or its ``datapackage.json``).
+
+    Args:
+        path: package folder, or its ``datapackage.json``.
+        on_error: "raise" stops at the first bad row; "skip" leaves bad rows out and lists them in ``skipped``
+            (observations of a skipped deployment are skipped too).
+        level: which observation levels to keep (see the module docstring).
+
+    Raises:
+        CamtrapError: missing files or required columns, or a bad row (naming file, row and column) with
+            ``on_error="raise"``: empty or duplicate IDs, timestamps without a time zone, a deployment ending
+            before it starts or without coordinates, observations naming an unknown deploymentID, values
+            outside the Camtrap DP vocabularies.
+    """
+    if level not in ("auto", "event", "media", "all"):
+        raise CamtrapError(f"level must be 'auto', 'event', 'media' or 'all', not {level!r}")
+    root = path if path.is_dir() else path.parent
+    metadata, files = _descriptor(root)
+    policy = RowPolicy(on_error)
+    stations, deployments, dep_station, skipped_deps = _deployments(files["deployments"], policy)
+    rows, folded = _observations(files["observations"], dep_station, skipped_deps, policy, level)
+    return DetectionTable(
+        stations=stations_frame(stations),
+        deployments=deployments_frame(deployments),
+        events=events_frame(rows),
+        skipped=policy.skipped,
+        metadata={
+            "format": "camtrap-dp",
+            "source": str(root),
+            "package": metadata,
+            "media_observations_folded": folded,
+        },
+    )
+
+
+def _descriptor(root: Path) -> tuple[dict[str, Any], dict[str, Path]]:
+    """The package metadata and the paths of its deployments and observations tables."""
+    meta_file = root / "datapackage.json"
+    files = {name: root / f"{name}.csv" for name in ("deployments", "observations")}
+    if not meta_file.is_file():
+        if all(f.is_file() for f in files.values()):
+            return {}, files
+        raise CamtrapError(
+            f"{str(root)!r} is not a Camtrap DP package: it has neither datapackage.json nor "
+            "deployments.csv + observations.csv"
+        )
+    try:
+        metadata = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CamtrapError(f"{str(meta_file)!r} is not valid JSON: {exc}") from exc
+    if not isinstance(metadata, dict):
+        raise CamtrapError(f"{str(meta_file)!r} is not a Data Package descriptor (a JSON object)")
+    for res in metadata.get("resources", []):
+        name = res.get("name") if isinstance(res, dict) else None
+        if name in files and "path" in res:
+            ref = res["path"]
+            if not isinstance(ref, str) or "://" in ref:
+                raise CamtrapError(
+                    f"{str(meta_file)!r} resource {name!r} has path {ref!r}: only one local file per table "
+                    "is supported (download remote tables next to datapackage.json)"
+                )
+            files[name] = root / ref
+    return metadata, files
+
+
+def _deployments(
+    file: Path, policy: RowPolicy
+) -> tuple[list[dict[str, object]], list[dict[str, object]], dict[str, str], dict[str, int]]:
+    frame = read_csv(file)
+    for col in _DEPLOYMENT_COLUMNS:
+        if col not in frame.columns:
+            raise missing_column(str(file), list(frame.columns), col)
+    has_location = "locationID" in frame.columns
+    stations: dict[str, dict[str, object]] = {}
+    deployments: list[dict[str, object]] = []
+    dep_station: dict[str, str] = {}
+    first_row: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    for i, rec in enumerate(frame.to_dict("records")):
+        row = i + 2
+        dep_id = rec["deploymentID"].strip()
+        try:
+            if not dep_id:
+                raise BadRow("deploymentID", "deploymentID is empty")
+            if dep_id in first_row:
+                raise BadRow("deploymentID", f"duplicate deploymentID {dep_id!r} (first on row {first_row[dep_id]})")
+            lat = _coordinate(rec, "latitude", 90)
+            lon = _coordinate(rec, "longitude", 180)
+            start = parse_time(rec["deploymentStart"], None, column="deploymentStart")
+            end = parse_time(rec["deploymentEnd"], None, column="deploymentEnd")
+            if end < start:
+                raise BadRow(
+                    "deploymentEnd", f"{rec['deploymentEnd']!r} is before deploymentStart {rec['deploymentStart']!r}"
+                )
+        except BadRow as bad:
+            if dep_id and dep_id not in first_row:
+                skipped.setdefault(dep_id, row)
+            policy.bad(str(file), row, bad.column, bad.reason)
+            continue
+        first_row[dep_id] = row
+        station = (rec["locationID"].strip() if has_location else "") or dep_id
+        stations.setdefault(station, {"station": station, "longitude": lon, "latitude": lat})
+        dep_station[dep_id] = station
+        deployments.append({"deployment": dep_id, "station": station, "start": start, "end": end})
+    return list(stations.values()), deployments, dep_station, skipped
+
+
+def _coordinate(rec: dict[str, str], column: str, limit: float) -> float:
+    text = rec[column].strip()
+    if not text:
+        raise BadRow(column, f"deployment has no coordinates ({column} is empty)")
+    return parse_float(text, column=column, lo=-limit, hi=limit, what=column)
+
+
+def _observations(
+    file: Path, dep_station: dict[str, str], skipped_deps: dict[str, int], policy: RowPolicy, level: Level
+) -> tuple[list[dict[str, object]], int]:
+    frame = read_csv(file)
+    for col in _OBSERVATION_COLUMNS:
+        if col not in frame.columns:
+            raise missing_column(str(file), list(frame.columns), col)
+    seen: dict[str, int] = {}
+    kept: list[tuple[str, str, dict[str, object]]] = []  # (level, event key, row)
+    described: set[str] = set()  # events with event-level rows, valid or not, so skipping one never
+    for i, rec in enumerate(frame.to_dict("records")):  # brings back its media-level rows instead
+        row = i + 2
+        key = rec.get("eventID", "").strip()
+        if key and rec.get("observationLevel", "").strip() == "event":
+            described.add(key)
+        try:
+            obs_level, event = _observation(rec, dep_station, skipped_deps, seen, row)
+        except BadRow as bad:
+            policy.bad(str(file), row, bad.column, bad.reason)
+            continue
+        event["source"] = source_label(file, row)
+        kept.append((obs_level, key, event))
+    if level == "all":
+        return [e for _, _, e in kept], 0
+    if level in ("event", "media"):
+        return [e for lv, _, e in kept if lv == level], 0
+    rows = [e for lv, key, e in kept if not (lv == "media" and key in described)]
+    return rows, len(kept) - len(rows)
+
+
+def _observation(
+    rec: dict[str, str], dep_station: dict[str, str], skipped_deps: dict[str, int], seen: dict[str, int], row: int
+) -> tuple[str, dict[str, object]]:
+    obs_id = rec["observationID"].strip()
+    if not obs_id:
+        raise BadRow("observationID", "observationID is empty")
+    if obs_id in seen:
+        raise BadRow("observationID", f"duplicate observationID {obs_id!r} (first on row {seen[obs_id]})")
+    dep_id = rec["deploymentID"].strip()
+    if dep_id not in dep_station:
+        if dep_id in skipped_deps:
+            raise BadRow("deploymentID", f"deployment {dep_id!r} was skipped (deployments row {skipped_deps[dep_id]})")
+        raise BadRow("deploymentID", f"deploymentID {dep_id!r} is not in deployments.csv")
+    when: datetime = parse_time(rec["eventStart"], None, column="eventStart")
+    kind = rec["observationType"].strip()
+    if kind not in KINDS:
+        raise BadRow("observationType", f"observationType {kind!r} is not one of {list(KINDS)}")
+    obs_level = rec.get("observationLevel", "").strip() or "event"
+    if obs_level not in ("event", "media"):
+        raise BadRow("observationLevel", f"observationLevel {obs_level!r} is not 'event' or 'media'")
+    count: int | None = None
+    if rec.get("count", "").strip():
+        try:
+            count = int(rec["count"])
+        except ValueError:
+            raise BadRow("count", f"count {rec['count']!r} is not a whole number") from None
+        if count < 1:
+            raise BadRow("count", f"count {count} is below 1")
+    score = float("nan")
+    if rec.get("classificationProbability", "").strip():
+        score = parse_float(
+            rec["classificationProbability"],
+            column="classificationProbability",
+            lo=0,
+            hi=1,
+            what="classificationProbability",
+        )
+    seen[obs_id] = row
+    event: dict[str, object] = {
+        "station": dep_station[dep_id],
+        "deployment": dep_id,
+        "timestamp": when,
+        "kind": kind,
+        "species": rec.get("scientificName", "").strip(),
+        "individual": rec.get("individualID", "").strip(),
+        "score": score,
+        "count": count,
+        "sex": choice(rec.get("sex", ""), SEXES, column="sex", what="sex"),
+        "life_stage": choice(rec.get("lifeStage", ""), LIFE_STAGES, column="lifeStage", what="lifeStage"),
+        "behavior": rec.get("behavior", "").strip(),
+    }
+    return obs_level, event

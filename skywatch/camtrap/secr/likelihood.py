@@ -1,0 +1,119 @@
+"""The SECR log-likelihood (Borchers & Efford 2008; Efford, R package secr), full likelihood with density D.
+
+For an animal whose activity centre is at x, detector k on occasion s has hazard ``h_k(x) * u_ks`` (``u`` is
+usage), with ``h = -log(1 - g(d))`` and ``g`` the detection function of distance d:
+
+- half-normal (HN): ``g(d) = g0 exp(-d^2 / (2 sigma^2))``;
+- hazard-rate (HR): ``g(d) = g0 (1 - exp(-(d / sigma)^-z))``.
+
+Multi-catch: with ``H_s = sum_k h_k u_ks``, an occasion without capture has probability ``exp(-H_s)`` and a
+capture at k ``(1 - exp(-H_s)) h_k u_ks / H_s``. Proximity: each detector independently,
+``p_ks = 1 - exp(-h_k u_ks)`` (= ``1 - (1 - g)^u``). With ``p.(x)`` the chance of being detected at all and
+``a = sum_m p.(x_m) * cell``:
+
+    log L = n log D - D a + sum_i log( sum_m Pr(w_i | x_m) * cell ) - sum_w log(n_w!)
+
+(Poisson number of animals times the multinomial of their histories; ``n_w`` counts identical histories, the
+multinomial coefficient secr includes). On secr's captdata this is -759.02575 at D 5.4798/ha, g0 0.2732,
+sigma 29.3658 m, as secr's own test asserts (tested here against the real data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import sparse
+from scipy.special import gammaln, logsumexp
+
+from skywatch.camtrap.secr.capthist import CaptureHistory
+from skywatch.camtrap.secr.mask import Mask
+
+__all__ = ["DETECTFNS", "Detection", "log_likelihood", "site_terms"]
+
+DETECTFNS = ("HN", "HR")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Detection:
+    """Detection-function parameters on the natural scale (``z`` only for HR)."""
+
+    detectfn: str
+    g0: float
+    sigma: float
+    z: float = 1.0
+
+
+def _log_hazard(d2: np.ndarray, det: Detection) -> np.ndarray:
+    """log h(d) = log(-log(1 - g(d))) computed without underflow far from the detector."""
+    if det.detectfn == "HN":
+        log_g = np.log(det.g0) - d2 / (2.0 * det.sigma**2)
+    else:
+        with np.errstate(divide="ignore"):
+            ratio = np.sqrt(d2) / det.sigma
+            log_g = np.log(det.g0) + np.log(-np.expm1(-np.power(np.maximum(ratio, 1e-300), -det.z)))
+    g = np.exp(log_g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = np.log(-np.log1p(-np.minimum(g, 1 - 1e-15)))
+    return np.where(g > 1e-8, exact, log_g)  # h = g (1 + g/2 + ...) for small g
+
+
+@lru_cache(maxsize=8)
+def _distances(ch: CaptureHistory, mask: Mask) -> np.ndarray:
+    return np.asarray(((mask.xy[:, None, :] - ch.xy[None, :, :]) ** 2).sum(axis=-1))  # (M, K)
+
+
+@lru_cache(maxsize=8)
+def _indicator(ch: CaptureHistory) -> sparse.csr_matrix:
+    """(n, C) sparse 0/1: which animal each detection belongs to (sums detection terms per animal)."""
+    c = len(ch.animal)
+    return sparse.csr_matrix((np.ones(c), (ch.animal, np.arange(c))), shape=(ch.n, c))
+
+
+@lru_cache(maxsize=8)
+def _multinomial(ch: CaptureHistory) -> float:
+    """sum over distinct histories of log(n_w!): the multinomial coefficient's denominator."""
+    histories: dict[tuple[tuple[int, int], ...], int] = {}
+    for i in range(ch.n):
+        sel = ch.animal == i
+        key = tuple(sorted(zip(ch.occasion[sel].tolist(), ch.trap[sel].tolist(), strict=True)))
+        histories[key] = histories.get(key, 0) + 1
+    return float(sum(gammaln(c + 1) for c in histories.values()))
+
+
+def site_terms(ch: CaptureHistory, mask: Mask, det: Detection) -> tuple[np.ndarray, np.ndarray]:
+    """Per animal and mask point, log Pr(history | centre) (n, M); and p.(x), the chance of detection (M,)."""
+    log_h = _log_hazard(_distances(ch, mask), det)
+    h = np.exp(log_h)
+    usage = ch.usage  # (K, S)
+    with np.errstate(divide="ignore"):
+        log_u = np.log(usage)
+    logp = np.zeros((ch.n, len(mask.xy)))
+    if ch.detector == "multi":
+        big_h = h @ usage  # (M, S)
+        total = big_h.sum(axis=1)
+        logp -= total[None, :]
+        hs = big_h[:, ch.occasion]  # (M, C): each capture's occasion
+        with np.errstate(divide="ignore", invalid="ignore"):
+            caught = np.where(hs > 1e-12, np.log(-np.expm1(-hs)) - np.log(hs), -hs / 2)  # log((1 - e^-H) / H)
+        term = log_h[:, ch.trap] + log_u[ch.trap, ch.occasion][None, :] + caught + hs
+        logp += _indicator(ch) @ term.T
+        pdot = -np.expm1(-total)
+    else:
+        exposure = h @ usage.sum(axis=1)  # sum_k h_k U_k: the log-probability of never being detected is -this
+        logp -= exposure[None, :]
+        hu = h[:, ch.trap] * usage[ch.trap, ch.occasion][None, :]  # (M, C)
+        with np.errstate(divide="ignore"):
+            term = np.log(-np.expm1(-hu)) + hu  # log p - log(1 - p)
+        logp += _indicator(ch) @ term.T
+        pdot = -np.expm1(-exposure)
+    return logp, pdot
+
+
+def log_likelihood(ch: CaptureHistory, mask: Mask, density_ha: float, det: Detection) -> float:
+    """The full SECR log-likelihood at ``density_ha`` (animals per hectare) and ``det``."""
+    logp, pdot = site_terms(ch, mask, det)
+    a = float(pdot.sum()) * mask.cell_ha
+    per_animal = logsumexp(logp, axis=1) + np.log(mask.cell_ha)
+    return float(ch.n * np.log(density_ha) - density_ha * a + per_animal.sum() - _multinomial(ch))
