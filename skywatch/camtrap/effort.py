@@ -515,7 +515,12 @@ def _occasion_grid(
     if start is None:
         t0 = pd.Timestamp(dep["start"].min()).floor("D")
     else:
-        t0 = pd.Timestamp(start)
+        try:
+            t0 = pd.Timestamp(start)
+        except (ValueError, TypeError):
+            raise CamtrapError(
+                f"occasion start {start!r} is not a date and time: give e.g. '2025-06-01T00:00:00+10:00'"
+            ) from None
         if t0.tzinfo is None:
             raise CamtrapError(
                 f"occasion start {start!r} has no time zone: give e.g. '2025-06-01T00:00:00+10:00' "
@@ -585,7 +590,7 @@ def _outside_message(bad: pd.DataFrame) -> str:
     )
     return (
         f"{len(bad)} event(s) fall outside every deployment of their station, e.g. {examples}: fix the deployment "
-        "dates or the timestamps, or leave them out with within_effort(table, on_error='skip') (CLI: --on-error skip)"
+        "dates or the timestamps, or leave such records out (CLI: --skip-bad-rows)"
     )
 
 

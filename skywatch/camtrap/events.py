@@ -77,9 +77,21 @@ class DetectionTable:
         return ev[(ev["kind"] == "animal") & (ev["species"] == name)]
 
     def station_xy(self, epsg: int) -> pd.DataFrame:
-        """Stations with projected ``x``, ``y`` in metres of ``epsg`` (e.g. the AOI's UTM zone)."""
-        from pyproj import Transformer
+        """Stations with projected ``x``, ``y`` in metres of ``epsg`` (e.g. the AOI's UTM zone).
 
-        to = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
+        Raises:
+            CamtrapError: ``epsg`` is unknown, or not a projected CRS in metres.
+        """
+        from pyproj import CRS, Transformer
+        from pyproj.exceptions import CRSError
+
+        try:
+            crs = CRS.from_epsg(epsg)
+        except CRSError:
+            raise CamtrapError(f"EPSG:{epsg} is not a known CRS; give a projected one in metres, e.g. 32652") from None
+        unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+        if not crs.is_projected or unit not in {"metre", "meter"}:
+            raise CamtrapError(f"EPSG:{epsg} ({crs.name}) is not a projected CRS in metres; use e.g. its UTM zone")
+        to = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
         x, y = to.transform(self.stations["longitude"].to_numpy(), self.stations["latitude"].to_numpy())
         return self.stations.assign(x=x, y=y)

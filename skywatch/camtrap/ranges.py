@@ -15,9 +15,9 @@ was *detected*, bounded by where cameras stood: read it as a minimum, not as a h
   with ``n`` the number of detections and the variances taken over detections (stations repeated by their
   counts), floored at ``min_bandwidth_m`` (250 m) so one or two stations still give a finite kernel.
 - **Female with cubs**: a female (her most frequent recorded ``sex``) is flagged when the ``behavior`` of one of
-  her records mentions "cub", or when, at the same station within ``cub_window_s`` seconds (60 s) of one of her
-  records, there is a record of the same species whose ``life_stage`` is "juvenile" (or "cub") or an
-  unidentified record whose ``behavior`` mentions "cub".
+  her records mentions a cub (the word "cub"/"cubs", not negated as in "no cubs"), or when, at the same
+  station within ``cub_window_s`` seconds (60 s) of one of her records, there is a record of the same species
+  whose ``life_stage`` is "juvenile" (or "cub") or an unidentified record whose ``behavior`` mentions a cub.
 - Identified events only (``individual != ""``); dependent young (``life_stage`` "juvenile") get no range of
   their own (see :func:`skywatch.camtrap.effort.identified_events`).
 """
@@ -52,6 +52,8 @@ RANGE_COLUMNS = ("individual", "species", "range", "area_km2", "n_detections", "
                  "female_with_cubs", "degenerate", "bandwidth_m", "geometry")  # fmt: skip
 _DEPENDENT_YOUNG = ("juvenile",)
 _YOUNG_STAGES = {"juvenile", "cub"}
+_CUB = r"(?i)\bcubs?\b"  # the word, not "incubation"
+_NO_CUB = r"(?i)\b(?:no|without|lost)\s+(?:\w+\s+)?cubs?\b"  # "no cubs", "without her cub"
 _KERNEL_REACH = 4.0  # bandwidths beyond the outermost station: outside it the kernel holds < 0.05 % of its volume
 _MAX_CELLS = 600
 
@@ -151,7 +153,8 @@ def females_with_cubs(table: DetectionTable, species: str, *, cub_window_s: floa
     ev = table.species(species)
     sex = individual_sex(ev)
     her = ev[ev["individual"].isin(sex[sex == "female"].index)]
-    mentions = ev["behavior"].fillna("").astype(str).str.contains("cub", case=False)
+    text = ev["behavior"].fillna("").astype(str)
+    mentions = text.str.contains(_CUB, regex=True) & ~text.str.contains(_NO_CUB, regex=True)
     flagged = set(her.loc[mentions.loc[her.index], "individual"])
     young = ev["life_stage"].fillna("").astype(str).str.strip().str.lower().isin(_YOUNG_STAGES)
     cues = ev[young | (mentions & (ev["individual"].fillna("") == ""))]

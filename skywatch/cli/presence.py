@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from skywatch.cli.options import overwrite_option
+from skywatch.cli.options import overwrite_option, skip_bad_rows_option
 
 __all__ = ["presence"]
 
@@ -31,16 +31,18 @@ __all__ = ["presence"]
               help="Clip the SECR mask to the AOI (only where its edge is a habitat edge animals do not cross).",
               )  # fmt: skip
 @click.option("--skip-outside", is_flag=True, help="Leave out stations outside the AOI instead of failing.")
+@skip_bad_rows_option
 @overwrite_option
 def presence(package: Path, aoi_name: str, out: Path, species: tuple[str, ...], resolution: float,
              bandwidth: float, gap_minutes: float, occasion_days: float, buffer_m: float | None,
-             mask_to_aoi: bool, skip_outside: bool, overwrite: bool) -> None:  # fmt: skip
+             mask_to_aoi: bool, skip_outside: bool, skip_bad_rows: bool, overwrite: bool) -> None:  # fmt: skip
     """Detection-rate and SECR density COGs per species, and individuals' centres and ranges (GeoPackage)."""
     from skywatch.aoi import load_aoi
     from skywatch.camtrap.load import load_table
     from skywatch.jobs.presence import run_presence
 
-    result = run_presence(load_table(package), aoi=load_aoi(aoi_name), out=out, species=list(species) or None,
+    table = load_table(package, skip_bad_rows=skip_bad_rows)
+    result = run_presence(table, aoi=load_aoi(aoi_name), out=out, species=list(species) or None,
                           resolution=resolution, bandwidth_m=bandwidth, gap_minutes=gap_minutes,
                           occasion_days=occasion_days, buffer_m=buffer_m, mask_to_aoi=mask_to_aoi,
                           skip_outside=skip_outside, overwrite=overwrite)  # fmt: skip
@@ -54,4 +56,8 @@ def presence(package: Path, aoi_name: str, out: Path, species: tuple[str, ...], 
         elif secr:
             line += f"; SECR not fitted: {secr['reason']}"
         click.echo(line, err=True)
+        for note in (secr or {}).get("notes", []):
+            click.echo(f"  {note}", err=True)
+    for row in result.summary["skipped_rows"]:
+        click.echo(f"skipped: {row}", err=True)
     click.echo(f"presence layers -> {result.out}", err=True)

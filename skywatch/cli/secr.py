@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from skywatch.cli.options import json_option
+from skywatch.cli.options import json_option, skip_bad_rows_option
 
 __all__ = ["secr_command"]
 
@@ -29,16 +29,19 @@ __all__ = ["secr_command"]
 )
 @click.option("--occasion-days", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Occasion length for camera-trap records.")  # fmt: skip
+@click.option("--occasions", type=click.IntRange(min=1),
+              help="Occasions in secr files [default: usage length, else the last captured occasion].")  # fmt: skip
 @click.option("--start", help="First occasion's start, ISO 8601 with zone [default: first deployment, UTC midnight].")
 @click.option("--epsg", type=int, help="Projected CRS for the stations [default: their UTM zone].")
 @click.option("--aoi", "aoi_name", help="Clip the mask to this AOI (built-in name or vector file).")
 @click.option("--habitat", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Raster: the mask keeps points where it is > 0 (e.g. a forest mask).")  # fmt: skip
+@skip_bad_rows_option
 @json_option
 def secr_command(package: Path | None, species: str | None, captures: Path | None, traps: Path | None,
                  detector: str | None, detectfn: str, buffer_m: float | None, spacing: float | None,
-                 occasion_days: float, start: str | None, epsg: int | None, aoi_name: str | None,
-                 habitat: Path | None, as_json: bool) -> None:  # fmt: skip
+                 occasion_days: float, occasions: int | None, start: str | None, epsg: int | None,
+                 aoi_name: str | None, habitat: Path | None, skip_bad_rows: bool, as_json: bool) -> None:  # fmt: skip
     """Fit maximum-likelihood SECR: density (animals/ha and /100 km2), g0 and sigma with SE and 95 % CI.
 
     Either PACKAGE (a Camtrap DP folder) with --species, or --captures and --traps (secr's text formats).
@@ -53,7 +56,9 @@ def secr_command(package: Path | None, species: str | None, captures: Path | Non
         raise click.UsageError("--captures needs --traps")
     if package is not None and not species:
         raise click.UsageError("--species is required with a Camtrap DP package")
-    table = load_table(package) if package is not None else None
+    table = load_table(package, skip_bad_rows=skip_bad_rows) if package is not None else None
+    for row in table.skipped if table is not None else []:
+        click.echo(f"skipped: {row}", err=True)
     if table is not None and epsg is None:
         epsg = utm_epsg(float(table.stations["longitude"].mean()), float(table.stations["latitude"].mean()))
     aoi_geom = load_aoi(aoi_name).to_crs(epsg) if aoi_name and epsg else None
@@ -62,12 +67,15 @@ def secr_command(package: Path | None, species: str | None, captures: Path | Non
     run = run_secr(table=table, species=species, epsg=epsg, capture_file=captures, trap_file=traps,
                    detector=detector or ("proximity" if table is not None else "multi"), detectfn=detectfn,
                    buffer=buffer_m, spacing=spacing, occasion_days=occasion_days, start=start, aoi=aoi_geom,
-                   habitat=habitat)  # fmt: skip
+                   habitat=habitat, occasions=occasions)  # fmt: skip
     fit = run.fit
+    for note in run.notes:
+        click.echo(note, err=True)
     summary = run.capthist.summary()
     if as_json:
+        skipped = [str(r) for r in table.skipped] if table is not None else []
         doc = {"species": species, "epsg": epsg, **summary, "merged_detections": run.capthist.merged,
-               **fit.as_dict()}  # fmt: skip
+               **fit.as_dict(), "notes": run.notes, "skipped_rows": skipped}  # fmt: skip
         click.echo(json.dumps(doc, indent=1))
         return
     d, d100 = fit.density, fit.density_per_100km2()
@@ -83,4 +91,4 @@ def secr_command(package: Path | None, species: str | None, captures: Path | Non
     for name, e in rows:
         click.echo(f"  {name:<10} {e.estimate:>12.6g} {e.se:>11.4g} {e.lcl:>12.6g} - {e.ucl:<12.6g}")
     click.echo(f"  log-likelihood {fit.log_likelihood:.5f}, AIC {fit.aic:.4f}, AICc {fit.aicc:.4f}"
-               + ("" if fit.converged else "  WARNING: Hessian not positive definite, SEs unreliable"))  # fmt: skip
+               + ("" if fit.converged else "  WARNING: not converged, SEs unreliable"))  # fmt: skip

@@ -7,7 +7,8 @@ For each species with animal detections, on the project grid (UTM zone of the AO
   kernel-smoothed between stations (:func:`skywatch.camtrap.presence.presence_surface`); nodata far from cameras.
 - ``density_<species>.tif`` where individuals are identified: the SECR density surface, expected animals per
   km2 (detected animals' posterior activity centres plus the undetected, from the fitted half-normal proximity
-  model over a mask clipped to the AOI).
+  model over the trap-buffer mask, grown until animals at its edge go undetected; clipped to the AOI only on
+  request).
 
 and ``individuals.gpkg`` with layers ``activity_centres`` (posterior mean, SD in metres, a 95 % circle in
 ``centre_uncertainty``), ``ranges`` (MCP and kernel 50/95 %) and ``detections`` (individual x station), each with
@@ -35,10 +36,9 @@ from skywatch.camtrap.effort import TOTAL, relative_abundance
 from skywatch.camtrap.events import DetectionTable
 from skywatch.camtrap.presence import presence_surface
 from skywatch.camtrap.ranges import detection_points, individual_ranges
-from skywatch.camtrap.secr.fit import fit_secr
 from skywatch.camtrap.secr.from_table import capthist_from_table
 from skywatch.camtrap.secr.mask import make_mask
-from skywatch.camtrap.secr.run import default_buffer
+from skywatch.camtrap.secr.run import fit_adequate
 from skywatch.camtrap.secr.surface import activity_centres, density_surface
 from skywatch.errors import CamtrapError, DataError
 from skywatch.grid import TileGrid, snap_bounds
@@ -153,9 +153,17 @@ def run_presence(
         tags = {"SKYWATCH_LAYER": f"detection rate of {name}", "SKYWATCH_UNITS": "independent events per 100 trap-days"}
         rasters[f"presence_{slug(name)}.tif"] = (surf, tags)
         ids = animals[(animals["species"] == name) & (animals["individual"] != "")]
-        if ids["individual"].nunique() >= 2:
+        flags = None
+        if len(ids):  # ranges and detections for every identified animal, whether or not SECR can be fitted
+            ranges = individual_ranges(table, name, epsg=grid.epsg)
+            flags = ranges.drop_duplicates("individual").set_index("individual")[["sex", "female_with_cubs"]]
+            layers["ranges"].append(ranges)
+            layers["detections"].append(detection_points(table, name, grid.epsg).join(flags, on="individual"))
+            info["individuals"] = int(ids["individual"].nunique())
+            info["females_with_cubs"] = sorted(flags.index[flags["female_with_cubs"]])
+        if flags is not None and ids["individual"].nunique() >= 2:
             info["secr"] = _secr(table, name, grid.epsg, aoi_utm if mask_to_aoi else None, resolution, occasion_days,
-                                 buffer_m, transform, shape, rasters, layers)  # fmt: skip
+                                 buffer_m, transform, shape, rasters, layers, flags)  # fmt: skip
         summary["species"][name] = info
     with atomic_dir(out, overwrite=overwrite) as tmp:
         synthetic = {"SKYWATCH_SYNTHETIC": "true"} if _synthetic(table) else {}
@@ -174,19 +182,20 @@ def run_presence(
 
 def _secr(table: DetectionTable, name: str, epsg: int, aoi_utm: Any, resolution: float, occasion_days: float,
           buffer_m: float | None, transform: Affine, shape: tuple[int, int],
-          rasters: dict[str, tuple[np.ndarray, dict[str, str]]],
-          layers: dict[str, list[gpd.GeoDataFrame]]) -> dict[str, Any]:  # fmt: skip
-    """Fit SECR for one species, add its density raster and individual layers; its summary (or why not)."""
-    try:  # fitted on a secr-like mask (about 64 cells across), cells a multiple of the output pixels
+          rasters: dict[str, tuple[np.ndarray, dict[str, str]]], layers: dict[str, list[gpd.GeoDataFrame]],
+          flags: pd.DataFrame) -> dict[str, Any]:  # fmt: skip
+    """Fit SECR for one species, add its density raster and activity centres; its summary (or why not)."""
+
+    def spacing(buffer: float) -> float:  # secr-like: about 64 cells across, a multiple of the output pixels
+        return resolution * max(1, round((float(np.ptp(ch.xy[:, 0])) + 2 * buffer) / 64 / resolution))
+
+    try:
         ch = capthist_from_table(table, name, epsg=epsg, occasion_days=occasion_days, detector="proximity")
-        buffer = buffer_m if buffer_m is not None else default_buffer(ch)
-        spacing = resolution * max(1, round((np.ptp(ch.xy[:, 0]) + 2 * buffer) / 64 / resolution))
-        fit_mask = make_mask(ch.xy, buffer=buffer, spacing=spacing, polygon=aoi_utm, align=True)
-        fit = fit_secr(ch, fit_mask)
-    except CamtrapError as exc:  # too few animals or recaptures: the rate layer still stands
+        fit, _, notes = fit_adequate(ch, buffer=buffer_m, spacing=spacing, polygon=aoi_utm, align=True)
+    except CamtrapError as exc:  # too few animals or recaptures: the rate layer and ranges still stand
         return {"fitted": False, "reason": str(exc)}
     # the density surface is evaluated at every output pixel of the (same) mask region
-    fine = make_mask(ch.xy, buffer=buffer, spacing=resolution, polygon=aoi_utm, align=True)
+    fine = make_mask(ch.xy, buffer=fit.buffer, spacing=resolution, polygon=aoi_utm, align=True)
     dens = density_surface(ch, fine, fit)
     grid = np.full(shape, np.nan)
     cols = np.floor((fine.xy[:, 0] - transform.c) / resolution).astype(int)
@@ -195,8 +204,6 @@ def _secr(table: DetectionTable, name: str, epsg: int, aoi_utm: Any, resolution:
     grid[rows[ok], cols[ok]] = dens[ok]
     rasters[f"density_{slug(name)}.tif"] = (grid, {"SKYWATCH_LAYER": f"SECR density of {name}",
                                                    "SKYWATCH_UNITS": "expected animals per km2"})  # fmt: skip
-    ranges = individual_ranges(table, name, epsg=epsg)
-    flags = ranges.drop_duplicates("individual").set_index("individual")[["sex", "female_with_cubs"]]
     centres = activity_centres(ch, fine, fit)
     centres["sd_m"] = np.sqrt((centres["sd_x"] ** 2 + centres["sd_y"] ** 2) / 2)
     centres = centres.join(flags, on="individual")
@@ -207,14 +214,11 @@ def _secr(table: DetectionTable, name: str, epsg: int, aoi_utm: Any, resolution:
     circles["radius_95_m"] = circles["sd_m"] * math.sqrt(CHI2_95_2DF)
     layers["centre_uncertainty"].append(gpd.GeoDataFrame(
         circles, geometry=[p.buffer(r, 32) for p, r in zip(points, circles["radius_95_m"], strict=True)]))  # fmt: skip
-    layers["ranges"].append(ranges)
-    dets = detection_points(table, name, epsg).join(flags, on="individual")
-    layers["detections"].append(dets)
     d100 = fit.density_per_100km2()
-    cubs = sorted(flags.index[flags["female_with_cubs"]])
     return {"fitted": True, "detector": fit.detector, "detectfn": fit.detectfn, "animals": fit.n,
-            "detections": fit.detections, "buffer_m": fit.buffer, "mask_points": fit.mask_points,
-            "mask_spacing_m": spacing, "mask_clipped_to_aoi": aoi_utm is not None,
+            "detections": fit.detections, "buffer_m": fit.buffer, "buffer_adequate": fit.buffer_adequate,
+            "mask_points": fit.mask_points, "mask_spacing_m": fit.mask_spacing,
+            "mask_clipped_to_aoi": aoi_utm is not None,
             "density_per_100km2": {"estimate": d100.estimate, "se": d100.se, "lcl": d100.lcl, "ucl": d100.ucl},
             "g0": fit.g0.estimate, "sigma_m": fit.sigma.estimate, "log_likelihood": fit.log_likelihood,
-            "converged": fit.converged, "females_with_cubs": cubs}  # fmt: skip
+            "converged": fit.converged, "notes": notes}  # fmt: skip

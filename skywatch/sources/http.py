@@ -28,7 +28,16 @@ from urllib3.util.retry import Retry
 
 from skywatch.errors import SourceError
 
-__all__ = ["AuthError", "RetryPolicy", "gdal_retry_options", "probe", "public_url", "retrying_session", "urllib3_retry"]
+__all__ = [
+    "AuthError",
+    "RetryPolicy",
+    "gdal_retry_options",
+    "parse_retry_after",
+    "probe",
+    "public_url",
+    "retrying_session",
+    "urllib3_retry",
+]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 

@@ -153,12 +153,12 @@ def test_station_table_problem_period_splits_deployments() -> None:
     dep = st.deployments.set_index("deployment")
     assert list(dep.index) == ["LL01-1", "LL02-1", "LL02-2", "LL03-1"]
     # dates alone: setup at 00:00, retrieval at 24:00 local; the problem runs from 00:00 of its from day to
-    # 00:00 of its to day; date-times are kept as given
+    # 24:00 of its to day (its last broken day, as camtrapR documents Problem1_to); date-times are kept as given
     assert dep.at["LL01-1", "start"] == _utc("2024-05-01T00:00:00+10:00")
     assert dep.at["LL01-1", "end"] == _utc("2024-08-01T00:00:00+10:00")
     assert dep.at["LL02-1", "start"] == _utc("2024-05-01T10:30:00+10:00")
     assert dep.at["LL02-1", "end"] == _utc("2024-06-10T00:00:00+10:00")
-    assert dep.at["LL02-2", "start"] == _utc("2024-06-20T00:00:00+10:00")
+    assert dep.at["LL02-2", "start"] == _utc("2024-06-21T00:00:00+10:00")
     assert dep.at["LL02-2", "end"] == _utc("2024-07-31T16:00:00+10:00")
     assert st.stations.set_index("station").at["LL03", "longitude"] == pytest.approx(131.512)
 
@@ -183,11 +183,11 @@ def test_station_table_errors(tmp_path: Path) -> None:
 def test_camtrapr_camera_table(shared: Path) -> None:
     src = shared / "data" / "real" / "camtrapr-leopardcat-individuals" / "camtraps.csv"
     st = read_stations(src, epsg=32650, timezone="+08:00")  # Sabah; utm_x/utm_y in UTM zone 50N
-    assert st.deployments.groupby("station").size().to_dict() == {"StationA": 1, "StationB": 1, "StationC": 2}
+    # StationC's malfunction (Problem1_from 12/05/2009, Problem1_to 17/05 = its last day) reaches the retrieval
+    # day, so one deployment remains, ending when the malfunction began
+    assert st.deployments.groupby("station").size().to_dict() == {"StationA": 1, "StationB": 1, "StationC": 1}
     c = st.deployments[st.deployments["station"] == "StationC"].reset_index(drop=True)
-    assert c.at[0, "end"] == _utc("2009-05-12T00:00:00+08:00")  # Problem1_from 12/05/2009
-    assert c.at[1, "start"] == _utc("2009-05-17T00:00:00+08:00")  # Problem1_to 17/05/2009 (day it worked again)
-    assert c.at[1, "end"] == _utc("2009-05-18T00:00:00+08:00")  # Retrieval_date 17/05/2009, whole day
+    assert c.at[0, "end"] == _utc("2009-05-12T00:00:00+08:00")
     lon, lat = st.stations.set_index("station").loc["StationA", ["longitude", "latitude"]]
     assert 117.0 < lon < 117.5 and 5.3 < lat < 5.6
 
@@ -256,7 +256,7 @@ def test_camtrapr_record_table(shared: Path) -> None:
     assert len(t.events) == 21 and t.skipped == []
     assert t.events["individual"].value_counts().to_dict() == {"1": 10, "2": 8, "3": 3}
     assert t.events["station"].value_counts().to_dict() == {"StationB": 9, "StationC": 8, "StationA": 4}
-    assert (t.deployments["station"] == "StationC").sum() == 2
+    assert (t.deployments["station"] == "StationC").sum() == 1
     assert set(t.events["species"]) == {"LeopardCat"}
 
 

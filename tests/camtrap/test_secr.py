@@ -97,11 +97,13 @@ def test_hazard_rate_and_multi_catch_fit() -> None:
 def test_density_surface_integrates_to_the_population_in_the_mask() -> None:
     _, ch, mask, _ = _survey(3)
     fit = fit_secr(ch, mask)
-    surface = density_surface(ch, mask, fit, chunk=997)  # chunked evaluation == one pass
+    surface = density_surface(ch, mask, fit, budget=997 * 200)  # evaluated in pieces == one pass
     expected_total = fit.density.estimate * mask.area_ha  # at the MLE, D = n / a, so n + D (A - a) = D A
     assert surface.sum() * mask.cell_ha / 100 == pytest.approx(expected_total, rel=1e-3)
     centres = activity_centres(ch, mask, fit)
     assert len(centres) == ch.n and (centres.sd_x > 0).all()
+    pieces = activity_centres(ch, mask, fit, budget=300 * 200)
+    np.testing.assert_allclose(pieces[["x", "y", "sd_x", "sd_y"]], centres[["x", "y", "sd_x", "sd_y"]], rtol=1e-9)
 
 
 def test_secr_needs_recaptures_and_reports_bad_text(tmp_path: Path) -> None:
@@ -111,7 +113,7 @@ def test_secr_needs_recaptures_and_reports_bad_text(tmp_path: Path) -> None:
         fit_secr(lonely, make_mask(xy, buffer=100))
     (tmp_path / "trap.txt").write_text("# ID X Y\nA 0 0\nB 60 0\n")
     (tmp_path / "capt.txt").write_text("1 an1 1 A\n1 an1 2 C\n")
-    with pytest.raises(CamtrapError, match=r"capt.txt' data row 2 column 'Detector': 'C'"):
+    with pytest.raises(CamtrapError, match=r"capt.txt' line 2 column 'Detector': 'C'"):
         read_secr_text(tmp_path / "capt.txt", tmp_path / "trap.txt")
     (tmp_path / "capt.txt").write_text("1 an1 x A\n")
     with pytest.raises(CamtrapError, match="'Occasion': 'x' is not a whole number"):
@@ -119,3 +121,14 @@ def test_secr_needs_recaptures_and_reports_bad_text(tmp_path: Path) -> None:
     (tmp_path / "capt.txt").write_text("1 an1 1 A\n1 an1 1 B\n")
     ch = read_secr_text(tmp_path / "capt.txt", tmp_path / "trap.txt", detector="multi")
     assert ch.merged == 1  # multi-catch: the second detection on occasion 1 is merged, and counted
+    # usage strings (secr's binary usage): B was off on occasion 2, so a capture there is an error
+    (tmp_path / "trap.txt").write_text("# ID X Y usage\nA 0 0 111\nB 60 0 101\n")
+    (tmp_path / "capt.txt").write_text("1 an1 1 A\n1 an1 3 B\n")
+    ch = read_secr_text(tmp_path / "capt.txt", tmp_path / "trap.txt")
+    assert ch.occasions == 3 and ch.usage.tolist() == [[1, 1, 1], [1, 0, 1]]
+    (tmp_path / "capt.txt").write_text("1 an1 1 A\n1 an1 2 B\n")
+    with pytest.raises(CamtrapError, match="'B' on occasion 2, when that detector was not in use"):
+        read_secr_text(tmp_path / "capt.txt", tmp_path / "trap.txt")
+    (tmp_path / "trap.txt").write_text("A 0 0\nB 60 0\n")
+    with pytest.raises(CamtrapError, match="captures on occasion 2, but only 1 occasions"):
+        read_secr_text(tmp_path / "capt.txt", tmp_path / "trap.txt", occasions=1)

@@ -52,7 +52,11 @@ def test_secr_covers_the_simulated_density(presence_out: Path, sample_dir: Path)
         d = secr["density_per_100km2"]
         assert secr["fitted"] and secr["converged"]
         assert d["lcl"] <= truth[name]["density_per_100km2"] <= d["ucl"], (name, d, truth[name])
-    assert summary["species"]["Panthera pardus orientalis"]["secr"]["females_with_cubs"] == ["PPO-F01"]
+    assert summary["species"]["Panthera pardus orientalis"]["females_with_cubs"] == ["PPO-F01"]
+    assert all(
+        summary["species"][n]["secr"]["buffer_adequate"]
+        for n in ("Panthera pardus orientalis", "Panthera tigris altaica")
+    )
 
 
 def test_individual_layers(presence_out: Path) -> None:

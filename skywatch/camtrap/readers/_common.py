@@ -329,3 +329,11 @@ def events_frame(rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
 def source_label(path: Path, row: int) -> str:
     """``name:row``, the ``source`` of an event."""
     return f"{path.name}:{row}"
+
+
+MOVED_M = 50.0  # two rows of one station further apart than this are two places: an error, not a silent pick
+
+
+def same_place(first: tuple[float, float], other: tuple[float, float]) -> bool:
+    """Whether two (lon, lat) positions of one station agree within :data:`MOVED_M` metres."""
+    return bool(distance_m(first[0], first[1], np.array([other[0]]), np.array([other[1]]))[0] <= MOVED_M)

@@ -2,7 +2,8 @@
 
 Reads ``deployments.csv`` and ``observations.csv`` (paths from ``datapackage.json`` when it names them);
 ``media.csv`` is not needed. The station of a deployment is its ``locationID``, or its ``deploymentID`` when
-``locationID`` is empty; the station's coordinates are those of its first deployment row.
+``locationID`` is empty; deployments of one location more than 50 m apart are an error (a moved camera is a
+new detector for SECR).
 
 Observations may be recorded per event and again per image (``observationLevel`` "media"). With
 ``level="auto"`` (default) a media-level observation is left out when its event (``eventID``) also has
@@ -32,6 +33,7 @@ from skywatch.camtrap.readers._common import (
     parse_float,
     parse_time,
     read_csv,
+    same_place,
     source_label,
     stations_frame,
 )
@@ -120,6 +122,7 @@ def _deployments(
             raise missing_column(str(file), list(frame.columns), col)
     has_location = "locationID" in frame.columns
     stations: dict[str, dict[str, object]] = {}
+    positions: dict[str, tuple[float, float]] = {}
     deployments: list[dict[str, object]] = []
     dep_station: dict[str, str] = {}
     first_row: dict[str, int] = {}
@@ -145,8 +148,16 @@ def _deployments(
                 skipped.setdefault(dep_id, row)
             policy.bad(str(file), row, bad.column, bad.reason)
             continue
-        first_row[dep_id] = row
         station = (rec["locationID"].strip() if has_location else "") or dep_id
+        known = positions.setdefault(station, (lon, lat))
+        if not same_place(known, (lon, lat)):
+            where = f"{known} on an earlier row and ({lon}, {lat}) here"
+            policy.bad(
+                str(file), row, "latitude", f"locationID {station!r} is at {where}: a moved camera needs a new ID"
+            )
+            skipped.setdefault(dep_id, row)
+            continue
+        first_row[dep_id] = row
         stations.setdefault(station, {"station": station, "longitude": lon, "latitude": lat})
         dep_station[dep_id] = station
         deployments.append({"deployment": dep_id, "station": station, "start": start, "end": end})

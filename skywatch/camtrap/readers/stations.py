@@ -15,10 +15,12 @@ Times are ISO 8601 (``2024-05-01T09:30:00+10:00``) or dates (``2024-05-01`` or d
 Naive values take the ``timezone`` argument. **Dates without a time of day** follow one rule: a date means the
 start of that day (00:00 local time), except the retrieval/end date, which means the end of that day (24:00).
 So the setup and retrieval days count as whole days of effort (camtrapR before 2.1 counted them as 1 day;
-camtrapR 2.1+ assumes noon, half days), a problem period starts at 00:00 on its ``from`` day, and the camera
-is back at 00:00 on its ``to`` day (the day it "worked again"). Give date-times to be exact.
+camtrapR 2.1+ assumes noon, half days), and a problem period runs from 00:00 on its ``from`` day to 24:00 on
+its ``to`` day (camtrapR documents ``Problem1_to`` as the last day of the malfunction). Give date-times to be
+exact.
 
-A station may appear on several rows (several deployment periods); its coordinates come from its first row.
+A station may appear on several rows (several deployment periods); rows of one station more than 50 m apart
+are an error (a camera that moved is a new detector).
 Deployment IDs are ``<station>-<n>``, numbered per station in time order.
 """
 
@@ -46,6 +48,7 @@ from skywatch.camtrap.readers._common import (
     parse_time,
     parse_timezone,
     read_csv,
+    same_place,
     stations_frame,
 )
 from skywatch.errors import CamtrapError
@@ -123,6 +126,9 @@ def read_stations(
         row = i + 2
         try:
             station, lon, lat, pieces = _row(rec, cols, problems, tz, transform)
+            if station in stations and not same_place(stations[station], (lon, lat)):
+                where = f"{stations[station]} on an earlier row and ({lon:.6f}, {lat:.6f}) here"
+                raise BadRow(cols["x"], f"station {station!r} is at {where}: a moved camera is a new station ID")
         except BadRow as bad:
             policy.bad(file, row, bad.column, bad.reason)
             continue
@@ -200,7 +206,7 @@ def _row(
         if not (t_from and t_to):
             raise BadRow(c_to if t_from else c_from, f"problem period {n} needs both its start and its end")
         a = parse_time(t_from, tz, column=c_from, allow_date=True)
-        b = parse_time(t_to, tz, column=c_to, allow_date=True)
+        b = parse_time(t_to, tz, column=c_to, allow_date=True, end_of_day=True)
         if b < a:
             raise BadRow(c_to, f"{t_to!r} is before {c_from} {t_from!r}")
         gaps.append((a, b))

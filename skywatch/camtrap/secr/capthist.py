@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.special import gammaln
 
 from skywatch.errors import CamtrapError
 
@@ -24,7 +27,7 @@ __all__ = ["DETECTORS", "CaptureHistory", "read_secr_text"]
 DETECTORS = ("multi", "proximity")
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)  # identity hash: arrays inside; caches key on the object
+@dataclass(frozen=True, kw_only=True, eq=False)  # arrays inside: identity equality; cached properties per object
 class CaptureHistory:
     """Detections of identified animals at detectors over occasions.
 
@@ -73,6 +76,22 @@ class CaptureHistory:
             if pairs.duplicated().any():
                 raise CamtrapError("a multi-catch history has an animal caught twice on one occasion; use proximity")
 
+    @cached_property
+    def indicator(self) -> sparse.csr_matrix:
+        """(n, C) sparse 0/1: which animal each detection belongs to (sums detection terms per animal)."""
+        c = len(self.animal)
+        return sparse.csr_matrix((np.ones(c), (self.animal, np.arange(c))), shape=(self.n, c))
+
+    @cached_property
+    def log_multinomial(self) -> float:
+        """Sum over distinct histories of log(n_w!), the multinomial coefficient's denominator."""
+        histories: dict[tuple[tuple[int, int], ...], int] = {}
+        for i in range(self.n):
+            sel = self.animal == i
+            key = tuple(sorted(zip(self.occasion[sel].tolist(), self.trap[sel].tolist(), strict=True)))
+            histories[key] = histories.get(key, 0) + 1
+        return float(sum(gammaln(c + 1) for c in histories.values()))
+
     @property
     def n(self) -> int:
         """Number of animals detected."""
@@ -120,16 +139,17 @@ def _nn_spacing(xy: np.ndarray) -> float:
     return float(d.min(axis=1).mean())
 
 
-def _rows(path: Path) -> list[list[str]]:
+def _rows(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number in the file, tokens) of each non-comment line."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CamtrapError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
     out = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
         if line:
-            out.append(line.split())
+            out.append((number, line.split()))
     return out
 
 
@@ -140,20 +160,30 @@ def read_secr_text(capture_file: Path, trap_file: Path, *, detector: str = "mult
 
     Args:
         capture_file: ``Session ID Occasion X Y`` or ``Session ID Occasion DetectorID`` rows.
-        trap_file: ``ID X Y`` rows.
+        trap_file: ``ID X Y`` rows, optionally followed by a usage string of 0/1 per occasion (secr's binary
+            usage, e.g. ``11101``); anything after ``/`` (covariates) is not used.
         detector: ``multi`` or ``proximity``.
-        occasions: Number of occasions (default: the largest occasion in the capture file).
+        occasions: Number of occasions (default: the length of the usage strings, else the largest occasion in the
+            capture file; give it when the last occasions caught nothing).
 
     Raises:
         CamtrapError: malformed rows (naming file and line), unknown detectors, several sessions.
     """
-    ids, xy = [], []
-    for i, row in enumerate(_rows(trap_file), start=1):
+    ids, xy, usages = [], [], []
+    for i, row in _rows(trap_file):
         try:
             ids.append(row[0])
             xy.append((float(row[1]), float(row[2])))
         except (IndexError, ValueError):
-            raise CamtrapError(f"{str(trap_file)!r} data row {i}: expected 'ID X Y', got {' '.join(row)!r}") from None
+            raise CamtrapError(
+                f"{str(trap_file)!r} line {i}: expected 'ID X Y [usage]', got {' '.join(row)!r}"
+            ) from None
+        extra = row[3] if len(row) > 3 and row[3] != "/" else None
+        if extra is not None and not set(extra) <= set("01"):
+            raise CamtrapError(
+                f"{str(trap_file)!r} line {i} column 'usage': {extra!r} is not a 0/1 string per occasion"
+            )
+        usages.append(extra)
     if not ids:
         raise CamtrapError(f"{str(trap_file)!r} has no detectors")
     if len(set(ids)) != len(ids):
@@ -163,8 +193,8 @@ def read_secr_text(capture_file: Path, trap_file: Path, *, detector: str = "mult
     records: list[tuple[str, int, int]] = []
     sessions = set()
     xy_format: bool | None = None  # decided on the first row; further columns are individual covariates
-    for i, row in enumerate(_rows(capture_file), start=1):
-        where = f"{str(capture_file)!r} data row {i}"
+    for i, row in _rows(capture_file):
+        where = f"{str(capture_file)!r} line {i}"
         if len(row) < 4:
             raise CamtrapError(f"{where}: expected 'Session ID Occasion X Y' or 'Session ID Occasion Detector'")
         sessions.add(row[0])
@@ -191,8 +221,18 @@ def read_secr_text(capture_file: Path, trap_file: Path, *, detector: str = "mult
         records.append((row[1], occ - 1, k))
     if len(sessions) > 1:
         raise CamtrapError(f"{str(capture_file)!r} holds sessions {sorted(sessions)}; fit one session at a time")
-    s = occasions or (max(r[1] for r in records) + 1 if records else 1)
-    return from_records(records, ids, xy_arr, np.ones((len(ids), s)), detector=detector)
+    given = {len(u) for u in usages if u is not None}
+    if len(given) > 1 or (given and None in usages):
+        raise CamtrapError(f"{str(trap_file)!r}: usage strings must be given for every detector, all of one length")
+    latest = max(r[1] for r in records) + 1 if records else 1
+    s = occasions or (given.pop() if given else latest)
+    if s < latest:
+        raise CamtrapError(f"{str(capture_file)!r} has captures on occasion {latest}, but only {s} occasions")
+    strings = [u for u in usages if u is not None]
+    usage = np.array([[float(c) for c in u] for u in strings]) if strings else np.ones((len(ids), s))
+    if usage.shape[1] != s:
+        raise CamtrapError(f"{str(trap_file)!r}: usage covers {usage.shape[1]} occasions, not {s}")
+    return from_records(records, ids, xy_arr, usage, detector=detector)
 
 
 def _floats(values: list[str]) -> tuple[float, float] | None:

@@ -18,13 +18,14 @@ from scipy import optimize
 from scipy.special import expit, logit
 
 from skywatch.camtrap.secr.capthist import CaptureHistory
-from skywatch.camtrap.secr.likelihood import DETECTFNS, Detection, log_likelihood, site_terms
+from skywatch.camtrap.secr.likelihood import DETECTFNS, Detection, log_likelihood, site_terms, squared_distances
 from skywatch.camtrap.secr.mask import Mask
 from skywatch.errors import CamtrapError
 
 __all__ = ["Estimate", "SecrFit", "fit_secr"]
 
 Z95 = 1.959964
+EDGE_DETECTION_LIMIT = 0.01
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,9 +59,17 @@ class SecrFit:
     mask_points: int
     mask_area_ha: float
     buffer: float
+    mask_spacing: float
+    edge_detection: float
     beta: tuple[float, ...]
     vcv: tuple[tuple[float, ...], ...]
     converged: bool
+
+    @property
+    def buffer_adequate(self) -> bool:
+        """Whether an animal living at the mask's outer edge had under 1 % chance of being detected at all, so a
+        larger buffer would not change D materially (secr checks the same with ``bias.D`` after its fits)."""
+        return self.edge_detection < EDGE_DETECTION_LIMIT
 
     def density_per_100km2(self) -> Estimate:
         """Density in animals per 100 km2."""
@@ -76,12 +85,21 @@ class SecrFit:
         """Plain values for JSON."""
         out = asdict(self)
         out["density_per_100km2"] = asdict(self.density_per_100km2())
+        out["buffer_adequate"] = self.buffer_adequate
         return out
 
 
 def _unpack(beta: np.ndarray, detectfn: str) -> tuple[float, Detection]:
     z = math.exp(beta[3]) if detectfn == "HR" else 1.0
     return math.exp(beta[0]), Detection(detectfn=detectfn, g0=float(expit(beta[1])), sigma=math.exp(beta[2]), z=z)
+
+
+def _edge_detection(ch: CaptureHistory, mask: Mask, det: Detection, d2: np.ndarray) -> float:
+    """The largest p.(x) among mask cells in the outer ring (within one cell of the buffer's edge)."""
+    _, pdot = site_terms(ch, mask, det, d2=d2)
+    nearest = np.sqrt(d2.min(axis=1))
+    ring = nearest >= mask.buffer - 1.5 * mask.spacing
+    return float(pdot[ring].max()) if ring.any() else 0.0
 
 
 def _hessian(f: object, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
@@ -124,8 +142,9 @@ def fit_secr(ch: CaptureHistory, mask: Mask, *, detectfn: str = "HN", start: dic
     sigma0 = start.get("sigma", ch.movement_scale())
     g00 = start.get("g0", 0.1)
     z0 = start.get("z", 5.0)
+    d2 = squared_distances(mask.xy, ch.xy)
     if "D" not in start:
-        _, pdot = site_terms(ch, mask, Detection(detectfn=detectfn, g0=g00, sigma=sigma0, z=z0))
+        _, pdot = site_terms(ch, mask, Detection(detectfn=detectfn, g0=g00, sigma=sigma0, z=z0), d2=d2)
         start["D"] = ch.n / max(float(pdot.sum()) * mask.cell_ha, 1e-12)
     beta0 = [math.log(start["D"]), float(logit(g00)), math.log(sigma0)] + ([math.log(z0)] if detectfn == "HR" else [])
 
@@ -133,7 +152,7 @@ def fit_secr(ch: CaptureHistory, mask: Mask, *, detectfn: str = "HN", start: dic
         if not np.all(np.isfinite(beta)) or np.abs(beta).max() > 50:
             return 1e12
         d, det = _unpack(beta, detectfn)
-        value = -log_likelihood(ch, mask, d, det)
+        value = -log_likelihood(ch, mask, d, det, d2=d2)
         return value if np.isfinite(value) else 1e12
 
     res = optimize.minimize(nll, np.asarray(beta0), method="BFGS", options={"gtol": 1e-5, "maxiter": 500})
@@ -143,15 +162,20 @@ def fit_secr(ch: CaptureHistory, mask: Mask, *, detectfn: str = "HN", start: dic
         vcv = np.linalg.inv(hess)
     except np.linalg.LinAlgError as exc:
         raise CamtrapError("the SECR fit is not identifiable from these data (singular Hessian)") from exc
-    se_beta = np.sqrt(np.clip(np.diag(vcv), 0, None))
-    converged = bool(np.all(np.linalg.eigvalsh(hess) > 0))
+    variances = np.diag(vcv)
+    se_beta = np.where(variances > 0, np.sqrt(np.abs(variances)), np.nan)  # a negative variance: no SE, no CI
+    gradient = np.array([(nll(beta + e) - nll(beta - e)) / 2e-4 for e in np.eye(len(beta)) * 1e-4])
+    # BFGS on a numerical gradient often stops on "precision loss" at the optimum: also accept a flat gradient
+    at_optimum = bool(res.success) or float(np.abs(gradient).max()) < 1e-3
+    converged = at_optimum and bool(np.all(np.linalg.eigvalsh(hess) > 0)) and bool(np.isfinite(se_beta).all())
 
     def real(i: int, inverse: str) -> Estimate:
-        b, s = beta[i], se_beta[i]
-        back = math.exp if inverse == "log" else (lambda v: float(expit(v)))
-        value = back(b)
-        grad = value if inverse == "log" else value * (1 - value)
-        return Estimate(estimate=value, se=grad * s, lcl=back(b - Z95 * s), ucl=back(b + Z95 * s))
+        b, s = float(beta[i]), float(se_beta[i])
+        with np.errstate(over="ignore"):
+            back = (lambda v: float(np.exp(v))) if inverse == "log" else (lambda v: float(expit(v)))
+            value = back(b)
+            grad = value if inverse == "log" else value * (1 - value)
+            return Estimate(estimate=value, se=grad * s, lcl=back(b - Z95 * s), ucl=back(b + Z95 * s))
 
     ll = -float(res.fun)
     k = len(beta)
@@ -170,6 +194,8 @@ def fit_secr(ch: CaptureHistory, mask: Mask, *, detectfn: str = "HN", start: dic
         mask_points=len(mask.xy),
         mask_area_ha=mask.area_ha,
         buffer=mask.buffer,
+        mask_spacing=mask.spacing,
+        edge_detection=_edge_detection(ch, mask, _unpack(beta, detectfn)[1], d2),
         beta=tuple(float(b) for b in beta),
         vcv=tuple(tuple(float(v) for v in row) for row in vcv),
         converged=converged,

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from skywatch.camtrap.effort import capture_histories, operation_matrix
@@ -47,4 +49,4 @@ def capthist_from_table(
     total = int(caps["detections"].sum())
     ch = from_records(records, [str(s) for s in usage.index], stations[["x", "y"]].to_numpy(), usage.to_numpy(),
                       detector=detector)  # fmt: skip
-    return CaptureHistory(**{**ch.__dict__, "merged": ch.merged + total - len(records)})
+    return dataclasses.replace(ch, merged=ch.merged + total - len(records))

@@ -21,16 +21,14 @@ sigma 29.3658 m, as secr's own test asserts (tested here against the real data).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-from scipy import sparse
-from scipy.special import gammaln, logsumexp
+from scipy.special import logsumexp
 
 from skywatch.camtrap.secr.capthist import CaptureHistory
 from skywatch.camtrap.secr.mask import Mask
 
-__all__ = ["DETECTFNS", "Detection", "log_likelihood", "site_terms"]
+__all__ = ["DETECTFNS", "Detection", "log_likelihood", "site_terms", "squared_distances"]
 
 DETECTFNS = ("HN", "HR")
 
@@ -50,7 +48,7 @@ def _log_hazard(d2: np.ndarray, det: Detection) -> np.ndarray:
     if det.detectfn == "HN":
         log_g = np.log(det.g0) - d2 / (2.0 * det.sigma**2)
     else:
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):
             ratio = np.sqrt(d2) / det.sigma
             log_g = np.log(det.g0) + np.log(-np.expm1(-np.power(np.maximum(ratio, 1e-300), -det.z)))
     g = np.exp(log_g)
@@ -59,32 +57,18 @@ def _log_hazard(d2: np.ndarray, det: Detection) -> np.ndarray:
     return np.where(g > 1e-8, exact, log_g)  # h = g (1 + g/2 + ...) for small g
 
 
-@lru_cache(maxsize=8)
-def _distances(ch: CaptureHistory, mask: Mask) -> np.ndarray:
-    return np.asarray(((mask.xy[:, None, :] - ch.xy[None, :, :]) ** 2).sum(axis=-1))  # (M, K)
+def squared_distances(points: np.ndarray, detectors: np.ndarray) -> np.ndarray:
+    """(M, K) squared distances between mask points and detectors (computed once per fit, not per evaluation)."""
+    return np.asarray(((points[:, None, :] - detectors[None, :, :]) ** 2).sum(axis=-1))
 
 
-@lru_cache(maxsize=8)
-def _indicator(ch: CaptureHistory) -> sparse.csr_matrix:
-    """(n, C) sparse 0/1: which animal each detection belongs to (sums detection terms per animal)."""
-    c = len(ch.animal)
-    return sparse.csr_matrix((np.ones(c), (ch.animal, np.arange(c))), shape=(ch.n, c))
+def site_terms(ch: CaptureHistory, mask: Mask, det: Detection, *,
+               d2: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per animal and mask point, log Pr(history | centre) (n, M); and p.(x), the chance of detection (M,).
 
-
-@lru_cache(maxsize=8)
-def _multinomial(ch: CaptureHistory) -> float:
-    """sum over distinct histories of log(n_w!): the multinomial coefficient's denominator."""
-    histories: dict[tuple[tuple[int, int], ...], int] = {}
-    for i in range(ch.n):
-        sel = ch.animal == i
-        key = tuple(sorted(zip(ch.occasion[sel].tolist(), ch.trap[sel].tolist(), strict=True)))
-        histories[key] = histories.get(key, 0) + 1
-    return float(sum(gammaln(c + 1) for c in histories.values()))
-
-
-def site_terms(ch: CaptureHistory, mask: Mask, det: Detection) -> tuple[np.ndarray, np.ndarray]:
-    """Per animal and mask point, log Pr(history | centre) (n, M); and p.(x), the chance of detection (M,)."""
-    log_h = _log_hazard(_distances(ch, mask), det)
+    ``d2``: :func:`squared_distances` of ``mask`` and the detectors, when the caller evaluates many times.
+    """
+    log_h = _log_hazard(squared_distances(mask.xy, ch.xy) if d2 is None else d2, det)
     h = np.exp(log_h)
     usage = ch.usage  # (K, S)
     with np.errstate(divide="ignore"):
@@ -98,7 +82,7 @@ def site_terms(ch: CaptureHistory, mask: Mask, det: Detection) -> tuple[np.ndarr
         with np.errstate(divide="ignore", invalid="ignore"):
             caught = np.where(hs > 1e-12, np.log(-np.expm1(-hs)) - np.log(hs), -hs / 2)  # log((1 - e^-H) / H)
         term = log_h[:, ch.trap] + log_u[ch.trap, ch.occasion][None, :] + caught + hs
-        logp += _indicator(ch) @ term.T
+        logp += ch.indicator @ term.T
         pdot = -np.expm1(-total)
     else:
         exposure = h @ usage.sum(axis=1)  # sum_k h_k U_k: the log-probability of never being detected is -this
@@ -106,14 +90,15 @@ def site_terms(ch: CaptureHistory, mask: Mask, det: Detection) -> tuple[np.ndarr
         hu = h[:, ch.trap] * usage[ch.trap, ch.occasion][None, :]  # (M, C)
         with np.errstate(divide="ignore"):
             term = np.log(-np.expm1(-hu)) + hu  # log p - log(1 - p)
-        logp += _indicator(ch) @ term.T
+        logp += ch.indicator @ term.T
         pdot = -np.expm1(-exposure)
     return logp, pdot
 
 
-def log_likelihood(ch: CaptureHistory, mask: Mask, density_ha: float, det: Detection) -> float:
+def log_likelihood(ch: CaptureHistory, mask: Mask, density_ha: float, det: Detection, *,
+                   d2: np.ndarray | None = None) -> float:  # fmt: skip
     """The full SECR log-likelihood at ``density_ha`` (animals per hectare) and ``det``."""
-    logp, pdot = site_terms(ch, mask, det)
+    logp, pdot = site_terms(ch, mask, det, d2=d2)
     a = float(pdot.sum()) * mask.cell_ha
     per_animal = logsumexp(logp, axis=1) + np.log(mask.cell_ha)
-    return float(ch.n * np.log(density_ha) - density_ha * a + per_animal.sum() - _multinomial(ch))
+    return float(ch.n * np.log(density_ha) - density_ha * a + per_animal.sum() - ch.log_multinomial)

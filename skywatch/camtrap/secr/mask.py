@@ -23,7 +23,7 @@ from skywatch.errors import CamtrapError
 __all__ = ["Mask", "make_mask", "raster_habitat"]
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)  # identity hash: arrays inside; caches key on the object
+@dataclass(frozen=True, kw_only=True, eq=False)  # arrays inside: identity equality
 class Mask:
     """Mask cell centres (M, 2) in metres and the cell size."""
 
@@ -101,21 +101,21 @@ def raster_habitat(path: Path, epsg: int) -> Callable[[np.ndarray], np.ndarray]:
     from pyproj import Transformer
 
     try:
-        src = rasterio.open(path)
+        with rasterio.open(path) as src:
+            crs = src.crs
     except rasterio.errors.RasterioIOError as exc:
         raise CamtrapError(f"cannot read the habitat raster {str(path)!r}: {exc}") from exc
 
     def predicate(points: np.ndarray) -> np.ndarray:
-        with src:
-            to = Transformer.from_crs(f"EPSG:{epsg}", src.crs, always_xy=True)
-            x, y = to.transform(points[:, 0], points[:, 1])
-            rows, cols = rasterio.transform.rowcol(src.transform, x, y)
-            rows, cols = np.asarray(rows), np.asarray(cols)
-            inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
-            band = src.read(1, masked=True)
-            out = np.zeros(len(points), dtype=bool)
-            vals = band[rows[inside], cols[inside]]
-            out[inside] = np.asarray(vals.filled(0) > 0)
-            return out
+        to = Transformer.from_crs(f"EPSG:{epsg}", crs, always_xy=True)
+        x, y = to.transform(points[:, 0], points[:, 1])
+        out = np.zeros(len(points), dtype=bool)
+        with rasterio.open(path) as src:  # sampled point by point: memory stays small whatever the raster
+            inside = np.asarray([src.bounds.left <= a <= src.bounds.right and src.bounds.bottom <= b <= src.bounds.top
+                                 for a, b in zip(x, y, strict=True)])  # fmt: skip
+            if inside.any():
+                values = np.ma.masked_array(list(src.sample(zip(x[inside], y[inside], strict=True), masked=True)))
+                out[inside] = np.asarray(values.filled(0)[:, 0] > 0)
+        return out
 
     return predicate

@@ -20,25 +20,26 @@ from skywatch.camtrap.secr.mask import Mask
 __all__ = ["activity_centres", "density_surface"]
 
 
-def _posterior(ch: CaptureHistory, mask: Mask, fit: SecrFit) -> tuple[np.ndarray, np.ndarray]:
-    logp, pdot = site_terms(ch, mask, fit.detection())
-    post = np.exp(logp - logsumexp(logp, axis=1, keepdims=True))  # (n, M), rows sum to 1
-    return post, pdot
+def _chunks(mask: Mask, ch: CaptureHistory, budget: int = 20_000_000) -> list[Mask]:
+    """Mask pieces small enough that the (points x detections) arrays stay under ``budget`` values (~160 MB)."""
+    size = max(256, budget // max(len(ch.animal), len(ch.xy), ch.n, 1))
+    starts = range(0, len(mask.xy), size)
+    return [Mask(xy=mask.xy[i : i + size], spacing=mask.spacing, buffer=mask.buffer) for i in starts]
 
 
-def _chunks(mask: Mask, size: int) -> list[Mask]:
-    return [
-        Mask(xy=mask.xy[i : i + size], spacing=mask.spacing, buffer=mask.buffer) for i in range(0, len(mask.xy), size)
-    ]
+def _log_norm(ch: CaptureHistory, parts: list[Mask], fit: SecrFit) -> np.ndarray:
+    """Per animal, log sum over the whole mask of Pr(history | x): the posterior's normaliser."""
+    det = fit.detection()
+    return np.asarray(logsumexp(np.stack([logsumexp(site_terms(ch, m, det)[0], axis=1) for m in parts]), axis=0))
 
 
-def density_surface(ch: CaptureHistory, mask: Mask, fit: SecrFit, *, chunk: int = 20_000) -> np.ndarray:
+def density_surface(ch: CaptureHistory, mask: Mask, fit: SecrFit, *, budget: int = 20_000_000) -> np.ndarray:
     """Expected animals per km2 at each point of ``mask`` (M,): detected animals' posteriors plus the
     undetected. ``mask`` may be finer than the one fitted on (e.g. the output raster's pixels); it is processed
-    in chunks of ``chunk`` points, so memory stays bounded whatever its size."""
+    in pieces of at most ``budget`` array values, so memory stays bounded whatever its size."""
     det = fit.detection()
-    parts = _chunks(mask, chunk)
-    log_norm = logsumexp(np.stack([logsumexp(site_terms(ch, m, det)[0], axis=1) for m in parts]), axis=0)  # (n,)
+    parts = _chunks(mask, ch, budget)
+    log_norm = _log_norm(ch, parts, fit)
     out = []
     for m in parts:
         logp, pdot = site_terms(ch, m, det)
@@ -47,13 +48,19 @@ def density_surface(ch: CaptureHistory, mask: Mask, fit: SecrFit, *, chunk: int 
     return np.asarray(np.concatenate(out) / (mask.cell_ha / 100.0), dtype=np.float64)
 
 
-def activity_centres(ch: CaptureHistory, mask: Mask, fit: SecrFit) -> pd.DataFrame:
-    """Per detected animal: posterior mean x, y (metres) and SDs ``sd_x``, ``sd_y``, with its detection count."""
-    post, _ = _posterior(ch, mask, fit)
-    mx = post @ mask.xy[:, 0]
-    my = post @ mask.xy[:, 1]
-    sx = np.sqrt(np.maximum(post @ mask.xy[:, 0] ** 2 - mx**2, 0))
-    sy = np.sqrt(np.maximum(post @ mask.xy[:, 1] ** 2 - my**2, 0))
+def activity_centres(ch: CaptureHistory, mask: Mask, fit: SecrFit, *, budget: int = 20_000_000) -> pd.DataFrame:
+    """Per detected animal: posterior mean x, y (metres) and SDs ``sd_x``, ``sd_y``, with its detection count
+    (accumulated piece by piece over the mask, like :func:`density_surface`)."""
+    det = fit.detection()
+    parts = _chunks(mask, ch, budget)
+    log_norm = _log_norm(ch, parts, fit)
+    sums = np.zeros((ch.n, 4))  # E[x], E[y], E[x^2], E[y^2]
+    for m in parts:
+        post = np.exp(site_terms(ch, m, det)[0] - log_norm[:, None])
+        sums += post @ np.column_stack([m.xy[:, 0], m.xy[:, 1], m.xy[:, 0] ** 2, m.xy[:, 1] ** 2])
+    mx, my = sums[:, 0], sums[:, 1]
+    sx = np.sqrt(np.maximum(sums[:, 2] - mx**2, 0))
+    sy = np.sqrt(np.maximum(sums[:, 3] - my**2, 0))
     counts = np.bincount(ch.animal, minlength=ch.n)
     return pd.DataFrame(
         {"individual": list(ch.animal_ids), "x": mx, "y": my, "sd_x": sx, "sd_y": sy, "detections": counts}
