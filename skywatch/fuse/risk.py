@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["DEFAULT_THREATS", "Threat", "habitat_risk", "threat_surface"]
+__all__ = ["DEFAULT_THREATS", "Threat", "habitat_risk", "scaled_presence", "threat_surface"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,9 +47,13 @@ def threat_surface(
     return (1.0 - keep).astype(np.float32)
 
 
-def habitat_risk(presence: np.ndarray, threat: np.ndarray) -> np.ndarray:
-    """presence (scaled to 0-1 by its 99th percentile) x threat; NaN where presence is unknown."""
+def scaled_presence(presence: np.ndarray) -> np.ndarray:
+    """Presence scaled to 0-1 by its 99th percentile (robust to a few very busy cameras); NaN stays NaN."""
     finite = presence[np.isfinite(presence)]
     top = float(np.percentile(finite, 99)) if finite.size else 0.0
-    scaled = np.clip(presence / top, 0.0, 1.0) if top > 0 else np.zeros_like(presence)
-    return (scaled * threat).astype(np.float32)
+    return np.clip(presence / top, 0.0, 1.0) if top > 0 else np.where(np.isfinite(presence), 0.0, np.nan)
+
+
+def habitat_risk(presence: np.ndarray, threat: np.ndarray) -> np.ndarray:
+    """presence (scaled to 0-1 by its 99th percentile) x threat; NaN where presence is unknown."""
+    return (scaled_presence(presence) * threat).astype(np.float32)

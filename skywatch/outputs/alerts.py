@@ -13,6 +13,7 @@ from shapely.geometry import mapping
 from shapely.geometry.polygon import orient
 
 from skywatch.detect.vectorize import valid_polygonal
+from skywatch.fuse.context import IncidentContext
 from skywatch.fuse.incidents import LABELS, Incident, incident_id
 from skywatch.geometry import reproject
 from skywatch.outputs.atomic import atomic_path
@@ -40,10 +41,18 @@ def alerts_feature_collection(
     method: str,
     synthetic: bool = False,
     simplify_m: float = 5.0,
+    contexts: Sequence[IncidentContext] | None = None,
+    model_sha256: str | None = None,
 ) -> dict[str, Any]:
-    """An RFC 7946 FeatureCollection, one feature per incident, sorted by type then ID."""
+    """An RFC 7946 FeatureCollection, one feature per incident, sorted by type then ID.
+
+    ``contexts`` (same order as ``incidents``, :func:`skywatch.fuse.context.incident_context`) adds ``exposure``
+    (``score`` 0-100 and ``rank``, 1 = most exposed), ``individuals_nearby`` and ``stations_nearby``.
+    """
+    if contexts is not None and len(contexts) != len(incidents):
+        raise ValueError(f"{len(contexts)} contexts for {len(incidents)} incidents")
     features = []
-    for inc in incidents:
+    for n, inc in enumerate(incidents):
         # Pixel staircases simplified by half a pixel keep files small for phones; area_ha stays the pixel count.
         geom = reproject(valid_polygonal(inc.geometry.simplify(simplify_m, preserve_topology=True)), epsg, 4326)
         if geom.geom_type in {"Polygon", "MultiPolygon"}:
@@ -66,6 +75,7 @@ def alerts_feature_collection(
             "latitude": round(centroid.y, 6),
             "longitude": round(centroid.x, 6),
             "method": method,
+            "sha256": model_sha256,
             "source_scenes": list(source_scenes),
             "label_en": LABELS[inc.type]["en"],
             "label_ru": LABELS[inc.type]["ru"],
@@ -75,6 +85,11 @@ def alerts_feature_collection(
             props["length_km"] = inc.length_km
         if inc.severity is not None:
             props["severity"] = inc.severity
+        if contexts is not None:
+            ctx = contexts[n]
+            props["exposure"] = {"score": ctx.exposure_score, "rank": ctx.exposure_rank, "known": ctx.exposure_known}
+            props["individuals_nearby"] = ctx.individuals_nearby
+            props["stations_nearby"] = ctx.stations_nearby
         if synthetic:
             props["synthetic"] = True
         features.append({"type": "Feature", "id": props["id"], "properties": props, "geometry": _round(mapping(geom))})
