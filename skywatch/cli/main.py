@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from skywatch import __version__
+from skywatch.cli.alerts import alerts
 from skywatch.cli.aoi import aoi
 from skywatch.cli.camtrap import camtrap
 from skywatch.cli.demo import demo
@@ -54,6 +55,7 @@ cli.add_command(train)
 cli.add_command(evaluate_cmd)
 cli.add_command(camtrap)
 cli.add_command(presence)
+cli.add_command(alerts)
 
 
 def main() -> None:

@@ -3,10 +3,11 @@
 Re-running never duplicates an alert, and a disturbance seen on consecutive acquisitions stays one incident:
 
 - A new detection joins an open alert (status new or ongoing) of the same type within ``merge_m`` (500 m)
-  whose last sighting is at most ``max_gap_days`` (20 days: four Sentinel-2 revisits, so a cloudy pass or two
-  do not split an incident) before the run date. The alert keeps its ID, its geometry grows to the union,
-  ``last_seen`` moves on and its status becomes ``ongoing``. Otherwise the detection is a ``new`` alert.
-- The same run loaded twice (same date) changes nothing.
+  whose last sighting is 1 to ``max_gap_days`` (20 days: four Sentinel-2 revisits, so a cloudy pass or two
+  do not split an incident) before the run date; detections of one date stay separate alerts. The alert keeps
+  its ID, its geometry grows to the union, ``last_seen`` moves on and its status becomes ``ongoing``.
+  Otherwise the detection is a ``new`` alert.
+- The same run loaded twice changes nothing: each alert remembers the detection IDs it is made of (``members``).
 - An open alert that this run's coverage (the AOI searched) includes but that was not detected again is
   ``resolved``. Alerts outside the coverage keep their status.
 - ``pushed`` records whether the current version reached the webhook; a failed push leaves it 0, so the next
@@ -26,13 +27,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyogrio
-from shapely.geometry import mapping, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from skywatch.aoi import utm_epsg
 from skywatch.detect.vectorize import valid_polygonal
 from skywatch.errors import OutputError
+from skywatch.outputs.alerts import geojson_geometry
 from skywatch.outputs.geopackage import write_geopackage
 
 __all__ = ["CONFIDENCE_FLOOR", "STATUSES", "StoreUpdate", "mark_pushed", "query_store", "read_store", "update_store"]
@@ -40,7 +42,7 @@ __all__ = ["CONFIDENCE_FLOOR", "STATUSES", "StoreUpdate", "mark_pushed", "query_
 STATUSES = ("new", "ongoing", "resolved")
 CONFIDENCE_FLOOR = {"low": 0, "nominal": 50, "high": 80}  # the confidence_pct where each class starts
 _COLUMNS = ["alert_id", "type", "status", "first_seen", "last_seen", "resolved_on", "detections", "confidence",
-            "confidence_pct", "pushed", "properties"]  # fmt: skip
+            "confidence_pct", "pushed", "members", "properties"]  # fmt: skip
 LAYER = "alerts"
 
 
@@ -119,10 +121,14 @@ def update_store(
         here = gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(epsg).iloc[0]
         best, best_d = None, None
         for i, row in enumerate(rows):
+            if props["id"] in json.loads(row["members"]):  # this very detection, loaded before
+                best, best_d = i, -1.0
+                break
+        for i, row in enumerate(rows if best is None else []):
             if row["type"] != props["type"] or row["status"] == "resolved":
                 continue
             gap = (run_date - date.fromisoformat(row["last_seen"])).days
-            if not 0 <= gap <= max_gap_days:
+            if not 1 <= gap <= max_gap_days:
                 continue
             d = gpd.GeoSeries([row["geometry"]], crs="EPSG:4326").to_crs(epsg).iloc[0].distance(here)
             if d <= merge_m and (best_d is None or d < best_d):
@@ -131,13 +137,15 @@ def update_store(
             rows.append({
                 "alert_id": props["id"], "type": props["type"], "status": "new", "first_seen": today,
                 "last_seen": today, "resolved_on": "", "detections": 1, "confidence": props.get("confidence", ""),
-                "confidence_pct": props.get("confidence_pct", 0), "pushed": 0,
+                "confidence_pct": props.get("confidence_pct", 0), "pushed": 0, "members": json.dumps([props["id"]]),
                 "properties": json.dumps(props, ensure_ascii=False), "geometry": geom,
             })  # fmt: skip
             touched[len(rows) - 1] = "new"
             continue
         row = rows[best]
-        same_run = row["last_seen"] == today
+        same_run = props["id"] in json.loads(row["members"])
+        if not same_run:
+            row["members"] = json.dumps([*json.loads(row["members"]), props["id"]])
         merged = valid_polygonal(unary_union([row["geometry"], geom])) if not row["geometry"].equals(geom) else geom
         changed = not merged.equals(row["geometry"])
         row["geometry"] = merged
@@ -175,7 +183,12 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
                   "last_seen": row["last_seen"], "detections": int(row["detections"])})  # fmt: skip
     if row.get("resolved_on"):
         props["resolved_on"] = row["resolved_on"]
-    return {"type": "Feature", "id": row["alert_id"], "properties": props, "geometry": mapping(row["geometry"])}
+    return {
+        "type": "Feature",
+        "id": row["alert_id"],
+        "properties": props,
+        "geometry": geojson_geometry(row["geometry"]),
+    }
 
 
 def _collection(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
 from skywatch.detect.vectorize import valid_polygonal
@@ -18,7 +19,7 @@ from skywatch.fuse.incidents import LABELS, Incident, incident_id
 from skywatch.geometry import reproject
 from skywatch.outputs.atomic import atomic_path
 
-__all__ = ["alerts_feature_collection", "write_alerts"]
+__all__ = ["alerts_feature_collection", "geojson_geometry", "write_alerts"]
 
 
 def _round(obj: Any) -> Any:
@@ -29,6 +30,16 @@ def _round(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _round(v) for k, v in obj.items()}
     return obj
+
+
+def geojson_geometry(geom: BaseGeometry) -> dict[str, Any]:
+    """A WGS84 geometry as RFC 7946 wants it: counter-clockwise exterior rings, coordinates to 6 decimals."""
+    if geom.geom_type == "Polygon":
+        geom = orient(geom, sign=1.0)
+    elif geom.geom_type == "MultiPolygon":
+        geom = shapely.MultiPolygon([orient(p, sign=1.0) for p in geom.geoms])
+    rounded: dict[str, Any] = _round(mapping(geom))
+    return rounded
 
 
 def alerts_feature_collection(
@@ -55,12 +66,6 @@ def alerts_feature_collection(
     for n, inc in enumerate(incidents):
         # Pixel staircases simplified by half a pixel keep files small for phones; area_ha stays the pixel count.
         geom = reproject(valid_polygonal(inc.geometry.simplify(simplify_m, preserve_topology=True)), epsg, 4326)
-        if geom.geom_type in {"Polygon", "MultiPolygon"}:
-            geom = (
-                orient(geom, sign=1.0)
-                if geom.geom_type == "Polygon"
-                else shapely.MultiPolygon([orient(p, sign=1.0) for p in geom.geoms])
-            )
         centroid = geom.centroid
         props: dict[str, Any] = {
             "id": incident_id(inc.type, inc.geometry, inc.detected),
@@ -92,7 +97,7 @@ def alerts_feature_collection(
             props["stations_nearby"] = ctx.stations_nearby
         if synthetic:
             props["synthetic"] = True
-        features.append({"type": "Feature", "id": props["id"], "properties": props, "geometry": _round(mapping(geom))})
+        features.append({"type": "Feature", "id": props["id"], "properties": props, "geometry": geojson_geometry(geom)})
     features.sort(key=lambda f: (f["properties"]["type"], f["id"]))
     return {"type": "FeatureCollection", "features": features}
 
