@@ -1,9 +1,9 @@
-"""Effort-corrected detection rates per station and a smoothed presence surface on the project grid.
+"""A smoothed, effort-corrected presence surface on the project grid.
 
-Conventions (REFERENCE.md): independent events are >= 30 min apart per species per station; relative abundance
-index (RAI) = 100 x events / trap-days. The surface is a Gaussian-kernel ratio of events to trap-days
-(Nadaraya-Watson), so cameras that ran longer weigh more, and it is nodata where the kernel-weighted effort is
-under ``min_effort_days`` (far from any camera).
+Station rates come from :func:`skywatch.jobs.presence.station_rates` (independent events and trap-days as
+:mod:`skywatch.camtrap.effort` counts them; RAI = 100 x events / trap-days). The surface is a Gaussian-kernel
+ratio of events to trap-days (Nadaraya-Watson), so cameras that ran longer weigh more, and it is nodata where the
+kernel-weighted effort is under ``min_effort_days`` (far from any camera).
 """
 
 from __future__ import annotations
@@ -13,35 +13,7 @@ import pandas as pd
 from affine import Affine
 from pyproj import Transformer
 
-from skywatch.camtrap.camtrapdp import CamtrapPackage
-
-__all__ = ["independent_events", "presence_surface", "station_rates"]
-
-
-def independent_events(obs: pd.DataFrame, *, gap_minutes: float = 30.0) -> pd.DataFrame:
-    """Animal observations thinned to independent events per (station, species)."""
-    animals = obs[(obs["observationType"] == "animal") & (obs["scientificName"] != "")].copy()
-    animals = animals.drop_duplicates(["eventID", "scientificName"]) if "eventID" in animals else animals
-    animals = animals.sort_values(["locationID", "scientificName", "eventStart"])
-    gap = animals.groupby(["locationID", "scientificName"])["eventStart"].diff()
-    return animals[gap.isna() | (gap >= pd.Timedelta(minutes=gap_minutes))]
-
-
-def station_rates(pkg: CamtrapPackage, species: str, *, gap_minutes: float = 30.0) -> pd.DataFrame:
-    """Per station (``locationID``): lon, lat, trap-days, independent events of ``species`` and RAI."""
-    dep = pkg.deployments.copy()
-    if "locationID" not in dep or (dep["locationID"] == "").any():
-        dep["locationID"] = dep["deploymentID"]
-    dep["trap_days"] = (dep["deploymentEnd"] - dep["deploymentStart"]).dt.total_seconds() / 86400.0
-    stations = dep.groupby("locationID").agg(
-        longitude=("longitude", "first"), latitude=("latitude", "first"), trap_days=("trap_days", "sum")
-    )
-    obs = pkg.observations.merge(dep[["deploymentID", "locationID"]], on="deploymentID")
-    ev = independent_events(obs, gap_minutes=gap_minutes)
-    counts = ev[ev["scientificName"] == species].groupby("locationID").size()
-    stations["events"] = counts.reindex(stations.index, fill_value=0).astype(int)
-    stations["rai"] = 100.0 * stations["events"] / stations["trap_days"]
-    return stations.reset_index()
+__all__ = ["presence_surface"]
 
 
 def presence_surface(

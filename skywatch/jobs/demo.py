@@ -2,11 +2,13 @@
 
 sample (local STAC) -> odc-stac cube -> SCL mask -> spectral baselines (dNBR burn scars, Schroeder-style active
 fire, NDVI-drop clear-cuts, linear-feature roads) -> camera-trap presence -> habitat risk -> alerts GeoJSON,
-GeoPackage layers and COGs.
+GeoPackage layers and COGs, SECR density and individuals, hotspots, the alert store, and the QGIS project
+(skywatch.qgz) with every layer styled.
 """
 
 from __future__ import annotations
 
+import json
 import time as _time
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -16,26 +18,33 @@ from typing import Any
 import dask
 import geopandas as gpd
 import numpy as np
+import pyogrio
+import rasterio
 import yaml
-from shapely.geometry import Point
+from shapely.geometry import Point, shape
 
 from skywatch.aoi import load_aoi
-from skywatch.camtrap.camtrapdp import read_camtrap_dp
-from skywatch.camtrap.presence import presence_surface, station_rates
+from skywatch.camtrap.load import load_table
+from skywatch.camtrap.presence import presence_surface
 from skywatch.cube.indices import nbr, ndvi
 from skywatch.cube.mask import apply_mask, buffer_invalid
 from skywatch.detect.clearcut import bright_change, clearcut_baseline, forest_mask
 from skywatch.detect.fire import active_fire, burn_scar_baseline, dnbr_severity
 from skywatch.detect.roads import road_baseline
 from skywatch.errors import DataError
-from skywatch.fuse.incidents import Incident, incidents_from_masks
+from skywatch.fuse.context import incident_context
+from skywatch.fuse.hotspots import exposure_by_threat, hotspots, zonal_summary
+from skywatch.fuse.incidents import LABELS, Incident, incidents_from_masks
 from skywatch.fuse.risk import DEFAULT_THREATS, Threat, habitat_risk, threat_surface
 from skywatch.grid import TileGrid
+from skywatch.jobs.presence import run_presence, slug, station_rates
 from skywatch.jobs.sample import COLLECTION, write_sample
+from skywatch.outputs.alert_csv import flat_properties
+from skywatch.outputs.alert_store import update_store
 from skywatch.outputs.alerts import alerts_feature_collection, write_alerts
 from skywatch.outputs.atomic import atomic_dir
 from skywatch.outputs.cog import write_cog
-from skywatch.outputs.geopackage import write_geopackage
+from skywatch.outputs.delivery import RasterLayer, VectorLayer, write_delivery
 from skywatch.sources.local import LocalSource
 from skywatch.sources.odc_load import load_cube, read_errors
 
@@ -43,6 +52,10 @@ __all__ = ["DemoConfig", "DemoResult", "load_demo_job", "run_demo"]
 
 BANDS = ("blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl")
 SPECIES_LAYERS = {"Panthera pardus orientalis": "leopard", "Panthera tigris altaica": "tiger"}
+DENSITY_NAMES = {
+    "leopard": ("Leopard density (SECR)", "Плотность леопарда (SECR)", "豹密度（SECR）"),
+    "tiger": ("Tiger density (SECR)", "Плотность тигра (SECR)", "虎密度（SECR）"),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +70,7 @@ class DemoConfig:
     clearcut_min_area_ha: float = 0.2
     road_min_length_m: float = 300.0
     presence_bandwidth_m: float = 1500.0
+    language: str = "ru"
     threats: dict[str, Threat] = field(default_factory=lambda: dict(DEFAULT_THREATS))
 
 
@@ -97,6 +111,11 @@ def load_demo_job(path: Path) -> DemoConfig:
                 kwargs[key] = {**DEFAULT_THREATS, **{k: Threat(**v) for k, v in value.items()}}
             except TypeError as exc:
                 raise DataError(f"job file {str(path)!r}: threats: {exc}") from exc
+            continue
+        if key == "language":
+            if value not in {"ru", "zh"}:
+                raise DataError(f"job file {str(path)!r}: language must be ru or zh, got {value!r}")
+            kwargs[key] = value
             continue
         expected = int if key in {"seed", "cloud_buffer_px"} else float
         if (
@@ -226,11 +245,11 @@ def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident]
             )
         )
 
-    pkg = read_camtrap_dp(sample_dir / "camtrap")
+    table = load_table(sample_dir / "camtrap")
     presences = {}
     station_tables = []
     for species, short in SPECIES_LAYERS.items():
-        st = station_rates(pkg, species)
+        st = station_rates(table, species)
         st["species"] = species
         station_tables.append(st)
         surf = presence_surface(
@@ -247,11 +266,14 @@ def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident]
                 tags={**tags, "SKYWATCH_UNITS": "events per 100 trap-days"},
             )
         )
+    # SECR density, activity centres and ranges of identified animals (100 m layers in presence/)
+    secr = run_presence(table, aoi=aoi, out=out / "presence", species=list(SPECIES_LAYERS),
+                        bandwidth_m=cfg.presence_bandwidth_m)  # fmt: skip
+    files.extend(secr.files)
     big_cats = np.nansum(np.stack(list(presences.values())), axis=0)
     big_cats[np.all(np.isnan(np.stack(list(presences.values()))), axis=0)] = np.nan
-    threat = threat_surface(
-        {"fire": burn | fire, "clearcut": clearcut, "road": road}, resolution=res, threats=cfg.threats
-    )
+    masks = {"fire": burn | fire, "clearcut": clearcut, "road": road}
+    threat = threat_surface(masks, resolution=res, threats=cfg.threats)
     risk = habitat_risk(big_cats, threat)
     files.append(
         write_cog(
@@ -263,7 +285,25 @@ def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident]
             tags={**tags, "SKYWATCH_UNITS": "0-1 relative risk"},
         )
     )
+    exposures = exposure_by_threat(big_cats, masks, resolution=res, threats=cfg.threats)
+    spots = hotspots(risk, transform=transform, epsg=grid.epsg, exposures=exposures)
+    aoi_utm = aoi.to_crs(grid.epsg)
+    zones = zonal_summary(risk, [(aoi.name, aoi_utm)], transform=transform)
 
+    crs = f"EPSG:{grid.epsg}"
+    stations = station_tables[0][["station", "longitude", "latitude", "trap_days"]].copy()
+    for st in station_tables:
+        stations[f"rai_{SPECIES_LAYERS[st['species'].iloc[0]]}"] = st["rai"].round(3).to_numpy()
+    stations_gdf = gpd.GeoDataFrame(
+        stations,
+        geometry=[Point(xy) for xy in zip(stations.longitude, stations.latitude, strict=True)],
+        crs="EPSG:4326",
+    ).to_crs(crs)
+    individuals = out / "presence" / "individuals.gpkg"
+    centres = pyogrio.read_dataframe(individuals, layer="activity_centres")
+    ranges = pyogrio.read_dataframe(individuals, layer="ranges")
+    contexts = incident_context([i.geometry for i in incidents], presence=big_cats, transform=transform,
+                                stations=stations_gdf, centres=centres)  # fmt: skip
     collection = alerts_feature_collection(
         incidents,
         epsg=grid.epsg,
@@ -272,60 +312,92 @@ def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident]
         source_scenes=[before.id, after.id],
         method="baseline",
         synthetic=synthetic,
+        contexts=contexts,
     )
-    files.append(write_alerts(out / "alerts.geojson", collection))
+    update = update_store(out / "alert_store.gpkg", collection, run_date=detected, coverage=aoi.geometry)
+    files.append(out / "alert_store.gpkg")
+    files.append(write_alerts(out / "alerts.geojson", update.collection))
 
-    crs = f"EPSG:{grid.epsg}"
-    det = (
-        gpd.GeoDataFrame(
-            [
-                {
-                    "type": i.type,
-                    "acq_date": i.detected.isoformat(),
-                    "confidence": i.confidence,
-                    "confidence_pct": i.confidence_pct,
-                    "area_ha": i.area_ha,
-                    "length_km": i.length_km,
-                    "severity": i.severity or "",
-                    "geometry": i.geometry,
-                }
-                for i in incidents
-            ]
-            or None,
-            geometry="geometry" if incidents else None,
-            crs=crs,
-        )
-        if incidents
-        else gpd.GeoDataFrame({"type": [], "geometry": []}, geometry="geometry", crs=crs)
+    det = gpd.GeoDataFrame(
+        [
+            {
+                "type": i.type,
+                "acq_date": i.detected.isoformat(),
+                "confidence": i.confidence,
+                "confidence_pct": i.confidence_pct,
+                "area_ha": i.area_ha,
+                "length_km": i.length_km,
+                "severity": i.severity or "",
+                "label_en": LABELS[i.type]["en"],
+                "label_ru": LABELS[i.type]["ru"],
+                "label_zh": LABELS[i.type]["zh"],
+                "geometry": i.geometry,
+            }
+            for i in incidents
+        ]
+        or {"type": [], "geometry": []},
+        geometry="geometry",
+        crs=crs,
     )
+    alert_rows = [{**flat_properties(f["properties"]), "geometry": shape(f["geometry"])}
+                  for f in update.collection["features"]]  # fmt: skip
+    alerts_gdf = gpd.GeoDataFrame(alert_rows or {"id": [], "geometry": []}, geometry="geometry",
+                                  crs="EPSG:4326").to_crs(crs)  # fmt: skip
     lines = [i for i in incidents if i.type == "road" and i.extra.get("centreline") is not None]
     centre = gpd.GeoDataFrame(
         {"length_km": [i.length_km for i in lines], "geometry": [i.extra["centreline"] for i in lines]},
         geometry="geometry",
         crs=crs,
     )
-    stations = station_tables[0][["locationID", "longitude", "latitude", "trap_days"]].copy()
-    for st in station_tables:
-        stations[f"events_{SPECIES_LAYERS[st['species'].iloc[0]]}"] = st["events"].to_numpy()
-    stations_gdf = gpd.GeoDataFrame(
-        stations,
-        geometry=[Point(xy) for xy in zip(stations.longitude, stations.latitude, strict=True)],
-        crs="EPSG:4326",
-    ).to_crs(crs)
     aoi_gdf = gpd.GeoDataFrame({"name": [aoi.name]}, geometry=[aoi.geometry], crs="EPSG:4326").to_crs(crs)
-    files.append(
-        write_geopackage(
-            out / "skywatch.gpkg",
-            {
-                "aoi": aoi_gdf,
-                "detections": det,
-                "road_centrelines": centre,
-                "camera_stations": stations_gdf,
-            },
-        )
-    )
+    vectors = [
+        VectorLayer(name="alerts", kind="alerts", group="Alerts", frame=alerts_gdf),
+        VectorLayer(name="hotspots", kind="hotspots", group="Alerts", frame=spots),
+        VectorLayer(name="detections", kind="detections", group="Disturbance", frame=det),
+        VectorLayer(name="road_centrelines", kind="road_centrelines", group="Disturbance", frame=centre),
+        VectorLayer(name="camera_stations", kind="camera_stations", group="Wildlife", frame=stations_gdf),
+        VectorLayer(name="activity_centres", kind="activity_centres", group="Wildlife", frame=centres),
+        VectorLayer(name="individual_ranges", kind="individual_ranges", group="Wildlife", frame=ranges, visible=False),
+        VectorLayer(name="aoi", kind="aoi", group="Context", frame=aoi_gdf),
+    ]
+    top = max(float(np.nanmax(p)) if np.isfinite(p).any() else 0.0 for p in presences.values()) or 1.0
+    rasters = [
+        RasterLayer(source="fire.tif", kind="fire_classes", group="Disturbance",
+                    names=("Burn severity", "Степень выгорания", "火烧严重程度")),
+        RasterLayer(source="clearcut.tif", kind="change_classes", group="Disturbance",
+                    names=("Clear-cuts", "Сплошные рубки", "皆伐"), change_type="clearcut"),
+        RasterLayer(source="roads.tif", kind="change_classes", group="Disturbance",
+                    names=("New roads", "Новые дороги", "新道路"), change_type="road"),
+        RasterLayer(source="presence_leopard.tif", kind="presence", group="Wildlife", vmin=0.0, vmax=top,
+                    names=("Leopard detection rate", "Частота регистраций леопарда", "豹探测率")),
+        RasterLayer(source="presence_tiger.tif", kind="presence", group="Wildlife", vmin=0.0, vmax=top, visible=False,
+                    names=("Tiger detection rate", "Частота регистраций тигра", "虎探测率")),
+        RasterLayer(source="habitat_risk.tif", kind="risk", group="Context", vmin=0.0, vmax=1.0,
+                    names=("Habitat risk", "Риск для местообитаний", "栖息地风险")),
+    ]  # fmt: skip
+    for species, short in SPECIES_LAYERS.items():
+        dens = out / "presence" / f"density_{slug(species)}.tif"
+        if dens.exists():
+            with rasterio.open(dens) as ds:
+                vmax = float(np.nanmax(ds.read(1)))
+            names = DENSITY_NAMES[short]
+            rasters.append(RasterLayer(source=f"presence/{dens.name}", kind="density", group="Wildlife", vmin=0.0,
+                                       vmax=vmax, names=names, visible=False))  # fmt: skip
+    files.extend(write_delivery(out, vectors=vectors, rasters=rasters, epsg=grid.epsg, title=f"skywatch: {aoi.name}",
+                                language=cfg.language))  # fmt: skip
+    summary = {
+        "synthetic": synthetic,
+        "run_date": detected.isoformat(),
+        "zones": zones.to_dict("records"),
+        "hotspots": spots.drop(columns="geometry").head(10).to_dict("records"),
+        "alerts": {"new": len(update.new), "ongoing": len(update.ongoing), "resolved": len(update.resolved)},
+        "secr": {k: v.get("secr") for k, v in secr.summary["species"].items()},
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=float), encoding="utf-8")
+    files.append(out / "summary.json")
     counts = {t: sum(1 for i in incidents if i.type == t) for t in ("fire_active", "burn_scar", "clearcut", "road")}
     counts["stations"] = len(stations_gdf)
+    counts["hotspots"] = len(spots)
     return incidents, files, counts
 
 

@@ -46,7 +46,7 @@ from skywatch.outputs.atomic import atomic_dir
 from skywatch.outputs.cog import write_cog
 from skywatch.outputs.geopackage import write_geopackage
 
-__all__ = ["PresenceResult", "run_presence", "slug"]
+__all__ = ["PresenceResult", "run_presence", "slug", "station_rates"]
 
 CHI2_95_2DF = 5.991464547107979  # 95 % quantile of chi-square with 2 df: radius sqrt(.) * sd holds 95 % of a 2-D normal
 
@@ -63,6 +63,20 @@ class PresenceResult:
 def slug(name: str) -> str:
     """A file-name form of a species name: ``Panthera pardus orientalis`` -> ``panthera-pardus-orientalis``."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "unnamed"
+
+
+def _station_rows(rai: pd.DataFrame, xy: pd.DataFrame, species: str) -> pd.DataFrame:
+    rows = rai[(rai["species"] == species) & (rai["station"] != TOTAL)].set_index("station")
+    out = pd.DataFrame({"longitude": xy["longitude"], "latitude": xy["latitude"], "trap_days": rows["trap_days"],
+                        "events": rows["events"], "rai": rows["rai"]})  # fmt: skip
+    return out.dropna(subset=["trap_days"]).rename_axis("station").reset_index()
+
+
+def station_rates(table: DetectionTable, species: str, *, gap_minutes: float = 30.0) -> pd.DataFrame:
+    """Per station: ``station``, ``longitude``, ``latitude``, ``trap_days``, independent ``events`` of ``species``
+    and ``rai`` (events per 100 trap-days), as :func:`skywatch.camtrap.effort.relative_abundance` counts them."""
+    rai = relative_abundance(table, [species], gap_minutes=gap_minutes)
+    return _station_rows(rai, table.stations.set_index("station"), species)
 
 
 def _synthetic(table: DetectionTable) -> bool:
@@ -142,9 +156,7 @@ def run_presence(
                                                  "detections": []}  # fmt: skip
     rasters: dict[str, tuple[np.ndarray, dict[str, str]]] = {}
     for name in chosen:
-        rows = rai[(rai["species"] == name) & (rai["station"] != TOTAL)].set_index("station")
-        stations = pd.DataFrame({"longitude": xy["longitude"], "latitude": xy["latitude"],
-                                 "trap_days": rows["trap_days"], "events": rows["events"]}).dropna()  # fmt: skip
+        stations = _station_rows(rai, xy, name)
         surf = presence_surface(stations, transform=transform, shape=shape, epsg=grid.epsg, bandwidth_m=bandwidth_m,
                                 step=1)  # fmt: skip
         total = rai[(rai["species"] == name) & (rai["station"] == TOTAL)].iloc[0]

@@ -12,7 +12,7 @@ from typing import Any
 
 from skywatch.outputs.atomic import atomic_path
 
-__all__ = ["CSV_COLUMNS", "write_alerts_csv"]
+__all__ = ["CSV_COLUMNS", "flat_properties", "write_alerts_csv"]
 
 CSV_COLUMNS = ("id", "type", "status", "latitude", "longitude", "acq_date", "acq_time", "detected_at", "satellite",
                "confidence", "confidence_pct", "area_ha", "length_km", "severity", "exposure_score", "exposure_rank",
@@ -20,7 +20,8 @@ CSV_COLUMNS = ("id", "type", "status", "latitude", "longitude", "acq_date", "acq
                "source_scenes", "label_en", "label_ru", "label_zh", "synthetic")  # fmt: skip
 
 
-def _row(props: Mapping[str, Any]) -> dict[str, Any]:
+def flat_properties(props: Mapping[str, Any]) -> dict[str, Any]:
+    """An alert's properties as flat columns (CSV, GeoPackage): lists joined with ``;``, exposure split."""
     row = {c: props.get(c, "") for c in CSV_COLUMNS}
     exposure = props.get("exposure") or {}
     row["exposure_score"] = exposure.get("score", "") if exposure.get("known", True) else ""
@@ -41,7 +42,7 @@ def write_alerts_csv(path: Path, collection: Mapping[str, Any], *, overwrite: bo
     writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
     writer.writeheader()
     for feat in collection.get("features", []):
-        writer.writerow(_row(feat["properties"]))
+        writer.writerow(flat_properties(feat["properties"]))
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
     return path

@@ -51,6 +51,8 @@ def write_cog(
     """
     arr = data[None] if data.ndim == 2 else data
     count, height, width = arr.shape
+    while blocksize >= max(height, width) and blocksize > 16:  # small rasters still get tiles and an overview
+        blocksize //= 2
     profile = {
         "driver": "GTiff",
         "height": height,

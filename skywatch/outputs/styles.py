@@ -594,6 +594,10 @@ def _raster_spec(kind: str, *, vmin: float | None, vmax: float | None, language:
             (1.0, "#ffffff", 0, _text(_NO_CHANGE, language)),
             (2.0, colour, 255, _text(LABELS[change_type], language)),
         ]
+        if change_type == "burn_scar":  # `skywatch detect fire` / `skywatch run`: 2 burn scar, 3 active fire
+            front = _TYPE_SYMBOLS["fire_active"].color
+            stops.append((3.0, front, 255, _text(LABELS["fire_active"], language)))
+            return _RasterSpec(True, tuple(stops), 0.0, 3.0, 1.0)
         return _RasterSpec(True, tuple(stops), 0.0, 2.0, 1.0)
     if kind not in _RAMPS:
         raise DataError(f"unknown raster style kind {kind!r}; known: {list(RASTER_KINDS)}")
