@@ -17,7 +17,7 @@ Masked pixels (clouds, snow, nodata on either date) are nodata, never a detectio
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -59,7 +59,22 @@ from skywatch.sources.odc_load import read_errors
 from skywatch.sources.stac_meta import cloud_cover
 from skywatch.types import BBox
 
-__all__ = ["DEFAULT_MODELS", "HALO", "DetectResult", "run_detect"]
+__all__ = [
+    "DEFAULT_MODELS",
+    "HALO",
+    "DetectPlan",
+    "DetectResult",
+    "DetectRun",
+    "Piece",
+    "TileResult",
+    "detect_tile",
+    "intersect_bounds",
+    "join_pieces",
+    "plan_detect",
+    "run_detect",
+    "search_window",
+    "write_detect_outputs",
+]
 
 # A before/after burn model lost to dNBR in cross-validation (models/experiments/): fire uses the post-only one.
 DEFAULT_MODELS = {"fire": "burn-scar-fcn", "clearcut": "clearcut-fcn", "roads": "roads-fcn"}
@@ -87,7 +102,7 @@ class DetectResult:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Piece:
+class Piece:
     """The part of one detection inside one tile's core, with sums for the joined feature's statistics."""
 
     kind: str
@@ -99,7 +114,7 @@ class _Piece:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Run:
+class DetectRun:
     task: str
     method: str
     fire_index: str
@@ -112,7 +127,7 @@ class _Run:
     cloud_buffer_px: int
 
 
-def _search(source: Source, aoi: AOI, window: tuple[date, date], max_cloud: float | None) -> list[pystac.Item]:
+def search_window(source: Source, aoi: AOI, window: tuple[date, date], max_cloud: float | None) -> list[pystac.Item]:
     items = source.search(bbox=aoi.bbox, start=window[0], end=window[1], collection="sentinel-2-l2a",
                           max_cloud=max_cloud)  # fmt: skip
     if not items:
@@ -120,7 +135,9 @@ def _search(source: Source, aoi: AOI, window: tuple[date, date], max_cloud: floa
     return list(items)
 
 
-def _composite(run: _Run, items: Sequence[pystac.Item], bounds: BBox) -> tuple[dict[str, np.ndarray], np.ndarray, Any]:
+def _composite(
+    run: DetectRun, items: Sequence[pystac.Item], bounds: BBox
+) -> tuple[dict[str, np.ndarray], np.ndarray, Any]:
     """Best-pixel composite of ``items`` over ``bounds``: band arrays, the valid mask and the geobox."""
     cube = run.source.load(items, bands=BANDS, bounds=bounds, epsg=run.grid.epsg, resolution=run.grid.resolution)
     cube = clip_to(apply_mask(cube), run.aoi_geom)
@@ -137,7 +154,7 @@ def _composite(run: _Run, items: Sequence[pystac.Item], bounds: BBox) -> tuple[d
     return arrays, buffer_invalid(valid, run.cloud_buffer_px), cube.odc.geobox
 
 
-def _detect_arrays(run: _Run, pre: dict[str, np.ndarray], post: dict[str, np.ndarray], valid: np.ndarray,
+def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, np.ndarray], valid: np.ndarray,
                    valid_post: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Classes, probability and dNBR of one tile (with its halo)."""
     res = run.grid.resolution
@@ -192,7 +209,7 @@ def _detect_arrays(run: _Run, pre: dict[str, np.ndarray], post: dict[str, np.nda
     return classes, prob, dnbr
 
 
-def _detect_tile(run: _Run, load: BBox, core: BBox) -> tuple[np.ndarray, np.ndarray, list[_Piece]]:
+def detect_tile(run: DetectRun, load: BBox, core: BBox) -> tuple[np.ndarray, np.ndarray, list[Piece]]:
     """Classes, probability and detection pieces of one tile's core, computed over ``load`` (core + halo)."""
     pre, valid_pre, geobox = _composite(run, run.items["before"], load)
     post, valid_post, _ = _composite(run, run.items["after"], load)
@@ -212,7 +229,7 @@ def _detect_tile(run: _Run, load: BBox, core: BBox) -> tuple[np.ndarray, np.ndar
     for kind, mask in parts:
         for pix, geom in components(mask, transform):
             finite = np.isfinite(dnbr[pix])
-            pieces.append(_Piece(kind=kind, pixels=int(pix.sum()), prob_sum=float(np.nansum(prob[pix])),
+            pieces.append(Piece(kind=kind, pixels=int(pix.sum()), prob_sum=float(np.nansum(prob[pix])),
                                  dnbr_sum=float(dnbr[pix][finite].sum()), dnbr_n=int(finite.sum()),
                                  geometry=geom))  # fmt: skip
     return classes, prob, pieces
@@ -226,7 +243,7 @@ def _predict(model: SegModel, arrays: dict[str, np.ndarray]) -> np.ndarray:
     return np.asarray(lazy.compute())
 
 
-def _features(run: _Run, pieces: list[_Piece], classes: TiledRaster, transform: Affine, label: str,
+def join_pieces(run: DetectRun, pieces: list[Piece], classes: TiledRaster, transform: Affine, label: str,
               detected_by: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
     """Join pieces cut by tile edges into one feature each; roads get a centre-line from their pixels."""
     res = run.grid.resolution
@@ -299,59 +316,109 @@ def run_detect(
     if before[1] >= after[0]:
         raise DataError(f"the before window ({before[0]}/{before[1]}) must end before the after window starts")
     grid = TileGrid.for_aoi(aoi, tile_px=tile_px)
-    items = {"before": _search(source, aoi, before, max_cloud), "after": _search(source, aoi, after, max_cloud)}
+    items = {"before": search_window(source, aoi, before, max_cloud),
+             "after": search_window(source, aoi, after, max_cloud)}  # fmt: skip
+    plan = plan_detect(task, source=source, aoi=aoi, grid=grid, items=items, method=method, model_name=model_name,
+                       cloud_buffer_px=cloud_buffer_px, fire_index=fire_index)  # fmt: skip
+
+    def results() -> Iterator[TileResult]:
+        for i, (tile_id, load, core) in enumerate(plan.tiles, start=1):
+            classes, prob, pieces = detect_tile(plan.run, load, core)
+            if progress is not None:
+                progress(f"tile {tile_id} ({i}/{len(plan.tiles)}): {len(pieces)} piece(s)")
+            yield TileResult(core=core, classes=classes, prob=prob, pieces=pieces)
+
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        detections = write_detect_outputs(plan, results(), tmp, detected_by=after[1])
+    files = [out / f"{task}.tif", out / f"{task}_prob.tif", out / f"{task}.gpkg"]
+    return DetectResult(out=out, files=files, detections=detections, scenes={k: [it.id for it in v] for k, v in
+                        items.items()}, tiles=len(plan.tiles))  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetectPlan:
+    """One detector over one AOI: the run settings, the tiles (ID, load bounds with halo, core bounds) and the
+    output grid."""
+
+    run: DetectRun
+    tiles: list[tuple[str, BBox, BBox]]
+    extent: BBox
+    shape: tuple[int, int]
+    transform: Affine
+    label: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TileResult:
+    """What one tile's core produced."""
+
+    core: BBox
+    classes: np.ndarray
+    prob: np.ndarray
+    pieces: list[Piece]
+
+
+def plan_detect(task: str, *, source: Source, aoi: AOI, grid: TileGrid, items: dict[str, list[pystac.Item]],
+                method: str = "model", model_name: str | None = None, cloud_buffer_px: int = 8,
+                fire_index: str = "dnbr") -> DetectPlan:  # fmt: skip
+    """Settings, models and tiles of one detector (loads the model once; checks its bands)."""
     model = get_model(model_name or DEFAULT_MODELS[task]) if method == "model" else None
     front = get_model("active-fire-fcn") if method == "model" and task == "fire" else None
-    label = (
-        "spectral baseline"
-        if model is None
-        else f"model {model.spec.name} {model.spec.version} sha256 {model.spec.sha256}"
-    )
-    run = _Run(task=task, method=method, fire_index=fire_index, source=source, aoi_geom=aoi.to_crs(grid.epsg),
-               grid=grid, items=items, model=model, front_model=front, cloud_buffer_px=cloud_buffer_px)  # fmt: skip
+    label = "spectral baseline"
+    if model is not None:
+        label = f"model {model.spec.name} {model.spec.version} sha256 {model.spec.sha256}"
+    run = DetectRun(task=task, method=method, fire_index=fire_index, source=source, aoi_geom=aoi.to_crs(grid.epsg),
+                    grid=grid, items=items, model=model, front_model=front,
+                    cloud_buffer_px=cloud_buffer_px)  # fmt: skip
     halo = max([HALO] + [m.spec.halo for m in (model, front) if m is not None])
     res = grid.resolution
     extent = grid.bounds_for(aoi)
+    tiles = []
+    for tile in grid.tiles_for(aoi):
+        core = intersect_bounds(tile.bounds, extent)
+        if core is None:
+            continue
+        pad = halo * res
+        load = intersect_bounds((core[0] - pad, core[1] - pad, core[2] + pad, core[3] + pad), extent)
+        assert load is not None
+        tiles.append((tile.id, load, core))
     shape = (round((extent[3] - extent[1]) / res), round((extent[2] - extent[0]) / res))
     transform = Affine(res, 0.0, extent[0], 0.0, -res, extent[3])
-    tiles = [t for t in grid.tiles_for(aoi) if _intersect(t.bounds, extent) is not None]
-    tags = {"SKYWATCH_CLASSES": _CLASSES[task], "SKYWATCH_METHOD": label}
-    with atomic_dir(out, overwrite=overwrite) as tmp:
-        with (
-            TiledRaster(tmp / "classes.work.tif", shape=shape, transform=transform, epsg=grid.epsg, dtype="uint8",
-                        nodata=0) as classes_r,
-            TiledRaster(tmp / "prob.work.tif", shape=shape, transform=transform, epsg=grid.epsg, dtype="float32",
-                        nodata=float("nan")) as prob_r,
-        ):  # fmt: skip
-            pieces: list[_Piece] = []
-            for i, tile in enumerate(tiles, start=1):
-                core = _intersect(tile.bounds, extent)
-                assert core is not None
-                pad = halo * res
-                load = _intersect((core[0] - pad, core[1] - pad, core[2] + pad, core[3] + pad), extent)
-                assert load is not None
-                classes, prob, tile_pieces = _detect_tile(run, load, core)
-                row, col = round((extent[3] - core[3]) / res), round((core[0] - extent[0]) / res)
-                classes_r.write(classes, row, col)
-                prob_r.write(prob, row, col)
-                pieces.extend(tile_pieces)
-                if progress is not None:
-                    progress(f"tile {tile.id} ({i}/{len(tiles)}): {len(tile_pieces)} piece(s)")
-            rows, lines = _features(run, pieces, classes_r, transform, label, after[1])
-            classes_r.to_cog(tmp / f"{task}.tif", tags=tags, categorical=True)
-            prob_r.to_cog(tmp / f"{task}_prob.tif", tags=tags)
-        crs = f"EPSG:{grid.epsg}"
-        empty: dict[str, list[Any]] = {"type": [], "area_ha": [], "geometry": []}
-        layers = {"detections": gpd.GeoDataFrame(rows or empty, geometry="geometry", crs=crs)}
-        if task == "roads":
-            layers["centrelines"] = gpd.GeoDataFrame(lines or {"length_km": [], "geometry": []}, geometry="geometry",
-                                                     crs=crs)  # fmt: skip
-        write_geopackage(tmp / f"{task}.gpkg", layers)
-    files = [out / f"{task}.tif", out / f"{task}_prob.tif", out / f"{task}.gpkg"]
-    return DetectResult(out=out, files=files, detections=len(rows), scenes={k: [it.id for it in v] for k, v in
-                        items.items()}, tiles=len(tiles))  # fmt: skip
+    return DetectPlan(run=run, tiles=tiles, extent=extent, shape=shape, transform=transform, label=label)
 
 
-def _intersect(a: BBox, b: BBox) -> BBox | None:
+def write_detect_outputs(plan: DetectPlan, results: Iterable[TileResult], out: Path, *, detected_by: date) -> int:
+    """Write the tiles' cores into ``<task>.tif``/``<task>_prob.tif`` (COGs) and the joined detections into
+    ``<task>.gpkg`` inside ``out`` (a temporary folder the caller renames); the number of detections."""
+    task, grid, res = plan.run.task, plan.run.grid, plan.run.grid.resolution
+    extent, transform = plan.extent, plan.transform
+    tags = {"SKYWATCH_CLASSES": _CLASSES[task], "SKYWATCH_METHOD": plan.label}
+    with (
+        TiledRaster(out / f"{task}.classes.work.tif", shape=plan.shape, transform=transform, epsg=grid.epsg,
+                    dtype="uint8", nodata=0) as classes_r,
+        TiledRaster(out / f"{task}.prob.work.tif", shape=plan.shape, transform=transform, epsg=grid.epsg,
+                    dtype="float32", nodata=float("nan")) as prob_r,
+    ):  # fmt: skip
+        pieces: list[Piece] = []
+        for result in results:
+            core = result.core
+            row, col = round((extent[3] - core[3]) / res), round((core[0] - extent[0]) / res)
+            classes_r.write(result.classes, row, col)
+            prob_r.write(result.prob, row, col)
+            pieces.extend(result.pieces)
+        rows, lines = join_pieces(plan.run, pieces, classes_r, transform, plan.label, detected_by)
+        classes_r.to_cog(out / f"{task}.tif", tags=tags, categorical=True)
+        prob_r.to_cog(out / f"{task}_prob.tif", tags=tags)
+    crs = f"EPSG:{grid.epsg}"
+    empty: dict[str, list[Any]] = {"type": [], "area_ha": [], "geometry": []}
+    layers = {"detections": gpd.GeoDataFrame(rows or empty, geometry="geometry", crs=crs)}
+    if task == "roads":
+        layers["centrelines"] = gpd.GeoDataFrame(lines or {"length_km": [], "geometry": []}, geometry="geometry",
+                                                 crs=crs)  # fmt: skip
+    write_geopackage(out / f"{task}.gpkg", layers)
+    return len(rows)
+
+
+def intersect_bounds(a: BBox, b: BBox) -> BBox | None:
     box = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
     return box if box[0] < box[2] and box[1] < box[3] else None
