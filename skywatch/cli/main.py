@@ -17,6 +17,7 @@ from skywatch.cli.detect import detect
 from skywatch.cli.imagery import cube, search
 from skywatch.cli.models import evaluate_cmd, models, train
 from skywatch.cli.presence import presence
+from skywatch.cli.run import run
 from skywatch.cli.sample import sample
 from skywatch.errors import SkywatchError
 
@@ -56,6 +57,7 @@ cli.add_command(evaluate_cmd)
 cli.add_command(camtrap)
 cli.add_command(presence)
 cli.add_command(alerts)
+cli.add_command(run)
 
 
 def main() -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 from dask.callbacks import Callback
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-__all__ = ["dask_progress"]
+__all__ = ["dask_progress", "stage_printer"]
 
 
 class _RichCallback(Callback):
@@ -48,3 +48,16 @@ def dask_progress(label: str, *, enabled: bool | None = None) -> Iterator[None]:
         _RichCallback(progress, label),
     ):
         yield
+
+
+def stage_printer(stream: TextIO) -> Callable[[str], None]:
+    """A progress callback: each message on its own line of ``stream``, overwritten in place on a terminal and
+    silent when ``stream`` is not a TTY (logs stay clean)."""
+    tty = stream.isatty()
+
+    def emit(message: str) -> None:
+        if tty:
+            stream.write(f"\r\x1b[2K{message}")
+            stream.flush()
+
+    return emit

@@ -51,7 +51,7 @@ def write_cog(
     """
     arr = data[None] if data.ndim == 2 else data
     count, height, width = arr.shape
-    while blocksize >= max(height, width) and blocksize > 16:  # small rasters still get tiles and an overview
+    while blocksize >= max(height, width) and blocksize > 128:  # small rasters: smaller tiles (GDAL: >= 128)
         blocksize //= 2
     profile = {
         "driver": "GTiff",

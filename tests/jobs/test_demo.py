@@ -114,7 +114,8 @@ def test_rasters_are_strict_cogs(demo_result: DemoResult) -> None:
         ok, errors, warnings = cog_validate(str(path), strict=True)
         assert ok, (name, errors, warnings)
         with rasterio.open(path) as ds:
-            assert ds.overviews(1), name
+            if max(ds.shape) > 128:  # GDAL's COG driver adds overviews above one (>= 128 px) block
+                assert ds.overviews(1), name
             assert ds.crs.to_epsg() == 32652
     with rasterio.open(demo_result.out / "habitat_risk.tif") as ds:
         risk = ds.read(1)

@@ -1,0 +1,494 @@
+"""`skywatch run JOB.yaml`: the whole job over an AOI of any size, tile by tile on a Dask cluster, resumable.
+
+1. Search the before/after scenes (metadata only); plan each detector's tiles on the project grid.
+2. ``--dry-run`` stops here and reports scenes, tiles, estimated bytes to read and an estimated time.
+3. Each (detector, tile) is a Dask task (:func:`run_tile`) on a LocalCluster of processes, or on an existing
+   cluster (``--scheduler`` / ``DASK_SCHEDULER_ADDRESS``). A task loads its tile with a halo, detects, and writes a
+   checkpoint (``<out>.checkpoints/<task>/<tile>.npz``, written to a temporary name and renamed). A task whose
+   checkpoint exists is skipped, so a killed job resumes where it stopped; a lost worker's tasks are re-run
+   elsewhere by the scheduler. Tasks are deterministic, so either way the outputs equal an uninterrupted run.
+4. The cores are assembled into COGs and GeoPackages (:func:`skywatch.jobs.detect.write_detect_outputs`),
+   detections become alerts (with exposure and nearby animals when camera traps are given), the alert store is
+   updated, habitat risk and hotspots are computed at ``fusion.risk_resolution_m``, and the styled QGIS delivery
+   is written. Everything lands in ``out`` in one rename, ``manifest.json`` included; checkpoints are then
+   removed.
+
+The environment that GDAL and the providers read (``GDAL_*``, ``AWS_*``, ``CDSE_*``, ``SH_*``, ``EARTHENGINE_*``,
+``AZURE_*``, ``PC_SDK_*``) is handed to every worker explicitly by a worker plugin, never put in the task graph.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pystac
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.windows import Window
+from shapely import wkb
+from shapely.geometry.base import BaseGeometry
+
+from skywatch import __version__
+from skywatch.aoi import AOI, load_aoi
+from skywatch.errors import OutputError
+from skywatch.fuse.context import incident_context
+from skywatch.fuse.hotspots import exposure_by_threat, hotspots, zonal_summary
+from skywatch.fuse.incidents import LABELS, Incident
+from skywatch.fuse.risk import Threat, habitat_risk, threat_surface
+from skywatch.grid import TileGrid
+from skywatch.jobs.config import JobConfig
+from skywatch.jobs.detect import (
+    DetectPlan,
+    Piece,
+    TileResult,
+    detect_tile,
+    plan_detect,
+    search_window,
+    write_detect_outputs,
+)
+from skywatch.outputs.alert_csv import flat_properties
+from skywatch.outputs.alert_store import update_store
+from skywatch.outputs.alerts import alerts_feature_collection, write_alerts
+from skywatch.outputs.atomic import atomic_dir
+from skywatch.outputs.cog import write_cog
+from skywatch.outputs.delivery import RasterLayer, VectorLayer, write_delivery
+from skywatch.sources.base import Source
+from skywatch.sources.registry import open_source
+
+__all__ = ["JobResult", "Plan", "TileTask", "plan_job", "run_job", "run_tile"]
+
+ENV_PREFIXES = ("GDAL_", "CPL_", "VSI_", "AWS_", "CDSE_", "SH_", "EARTHENGINE_", "AZURE_", "PC_SDK_", "GOOGLE_")
+# Throughput used for --dry-run's time estimate: the baseline detectors ran at about 0.6 Mpx/s per core per
+# detector over two dates on the 2-core reference machine (benchmarks/detect_tiles.py, 1000 x 1000 px in 1.6 s).
+EST_MPX_PER_S_PER_CORE = 0.6
+_TYPES = {"burn_scar": "burn_scar", "active_fire": "fire_active", "clearcut": "clearcut", "road": "road"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TileTask:
+    """One detector on one tile: everything a worker needs, picklable (no clients, no credentials)."""
+
+    job_json: str
+    task: str
+    tile_id: str
+    load: tuple[float, float, float, float]
+    core: tuple[float, float, float, float]
+    items: dict[str, list[dict[str, Any]]]
+    checkpoint: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """What a job will do."""
+
+    job: JobConfig
+    aoi: AOI
+    grid: TileGrid
+    items: dict[str, list[pystac.Item]]
+    plans: dict[str, DetectPlan]
+    est_bytes: int
+    est_seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """Scenes, tiles and estimates, for --dry-run and the manifest."""
+        return {
+            "job_name": self.job.name,
+            "aoi": self.aoi.name,
+            "scenes": {k: [it.id for it in v] for k, v in self.items.items()},
+            "grid": {"epsg": self.grid.epsg, "resolution_m": self.grid.resolution, "tile_px": self.grid.tile_px},
+            "tiles": {task: len(p.tiles) for task, p in self.plans.items()},
+            "estimated_bytes": self.est_bytes,
+            "estimated_seconds_per_core": round(self.est_seconds, 1),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobResult:
+    """What a run wrote; ``push_error`` is set when the webhook failed (alerts stay queued in the store)."""
+
+    out: Path
+    manifest: dict[str, Any]
+    push_error: str | None = None
+    files: list[Path] = field(default_factory=list)
+
+
+def _source(job: JobConfig, env: dict[str, str]) -> Source:
+    p = job.provider
+    return open_source(p.name, env=env, stac_url=p.stac_url, path=p.path)
+
+
+def plan_job(job: JobConfig, *, env: dict[str, str] | None = None) -> Plan:
+    """Search scenes and plan tiles; reads no pixels.
+
+    Raises:
+        SourceError: no scenes in a window; AOIError, DataError: as the AOI and detectors raise.
+    """
+    env = dict(os.environ) if env is None else env
+    aoi = load_aoi(job.aoi)
+    grid = TileGrid.for_aoi(aoi, tile_px=job.compute.tile_px)
+    source = _source(job, env)
+    w = job.windows
+    items = {"before": search_window(source, aoi, (w.before.start, w.before.end), job.provider.max_cloud),
+             "after": search_window(source, aoi, (w.after.start, w.after.end), job.provider.max_cloud)}  # fmt: skip
+    plans: dict[str, DetectPlan] = {}
+    for task in job.detect.tasks:
+        d = job.detect
+        plans[task] = plan_detect(task, source=source, aoi=aoi, grid=grid, items=items, method=d.method,
+                                  cloud_buffer_px=d.cloud_buffer_px, fire_index=d.fire_index)  # fmt: skip
+    area_px = aoi.to_crs(grid.epsg).area / grid.resolution**2
+    first = next(iter(plans.values()))
+    halo_factor = sum((ld[2] - ld[0]) * (ld[3] - ld[1]) for _, ld, _ in first.tiles) / max(
+        sum((c[2] - c[0]) * (c[3] - c[1]) for _, _, c in first.tiles), 1.0
+    )
+    scenes = len(items["before"]) + len(items["after"])
+    est_bytes = int(scenes * 8 * 2 * area_px * halo_factor * len(plans))  # 8 bands of uint16 per scene and tile
+    est_seconds = area_px * halo_factor * len(plans) / (EST_MPX_PER_S_PER_CORE * 1e6)
+    return Plan(job=job, aoi=aoi, grid=grid, items=items, plans=plans, est_bytes=est_bytes, est_seconds=est_seconds)
+
+
+def _save_checkpoint(path: Path, result: TileResult) -> None:
+    pieces = [{"kind": p.kind, "pixels": p.pixels, "prob_sum": p.prob_sum, "dnbr_sum": p.dnbr_sum,
+               "dnbr_n": p.dnbr_n, "wkb": p.geometry.wkb_hex} for p in result.pieces]  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez_compressed(tmp, classes=result.classes, prob=result.prob, core=np.asarray(result.core),
+                        pieces=np.asarray(json.dumps(pieces)))  # fmt: skip
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path) -> TileResult:
+    with np.load(path, allow_pickle=False) as z:
+        pieces = [Piece(kind=d["kind"], pixels=int(d["pixels"]), prob_sum=float(d["prob_sum"]),
+                        dnbr_sum=float(d["dnbr_sum"]), dnbr_n=int(d["dnbr_n"]), geometry=wkb.loads(d["wkb"], hex=True))
+                  for d in json.loads(str(z["pieces"]))]  # fmt: skip
+        core = tuple(float(v) for v in z["core"])
+        return TileResult(core=(core[0], core[1], core[2], core[3]), classes=z["classes"], prob=z["prob"],
+                          pieces=pieces)  # fmt: skip
+
+
+def run_tile(spec: TileTask) -> str:
+    """Detect one tile and checkpoint it (on a worker); a tile already checkpointed is not redone."""
+    path = Path(spec.checkpoint)
+    if path.exists():
+        return str(path)
+    job = JobConfig.model_validate_json(spec.job_json)
+    aoi = load_aoi(job.aoi)
+    grid = TileGrid.for_aoi(aoi, tile_px=job.compute.tile_px)
+    items = {k: [pystac.Item.from_dict(d) for d in v] for k, v in spec.items.items()}
+    plan = plan_detect(spec.task, source=_source(job, dict(os.environ)), aoi=aoi, grid=grid, items=items,
+                       method=job.detect.method, cloud_buffer_px=job.detect.cloud_buffer_px,
+                       fire_index=job.detect.fire_index)  # fmt: skip
+    classes, prob, pieces = detect_tile(plan.run, spec.load, spec.core)
+    _save_checkpoint(path, TileResult(core=spec.core, classes=classes, prob=prob, pieces=pieces))
+    return str(path)
+
+
+def _worker_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
+
+
+def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None,
+             progress: Callable[[str], None] | None) -> None:  # fmt: skip
+    """Run the tile tasks on Dask (skipping checkpointed ones before they are even sent)."""
+    todo = [t for t in tasks if not Path(t.checkpoint).exists()]
+    if progress is not None:
+        progress(f"{len(tasks) - len(todo)} of {len(tasks)} tile task(s) already checkpointed")
+    if not todo:
+        return
+    from distributed import Client, LocalCluster, as_completed
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class _Env(WorkerPlugin):  # the GDAL/provider environment reaches each worker explicitly
+        def __init__(self, env: dict[str, str]) -> None:
+            self.env = env
+
+        def setup(self, worker: Any) -> None:
+            os.environ.update(self.env)
+
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    cluster = None
+    if address:
+        client = Client(address)
+    else:
+        workers = job.compute.workers or max(1, min(len(todo), os.cpu_count() or 1))
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=job.compute.threads_per_worker, processes=True,
+                               memory_limit=job.compute.memory_limit, dashboard_address=None)  # fmt: skip
+        client = Client(cluster)
+    try:
+        client.register_plugin(_Env(_worker_env()), name="skywatch-env")
+        futures = [client.submit(run_tile, t, key=f"skywatch-{t.task}-{t.tile_id}", retries=3, pure=False)
+                   for t in todo]  # fmt: skip
+        for done, fut in enumerate(as_completed(futures), start=1):
+            fut.result()
+            if progress is not None:
+                progress(f"tile tasks {done}/{len(todo)}")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _checkpoint_dir(out: Path) -> Path:
+    return out.parent / f".{out.name}.checkpoints"
+
+
+def _incidents(out: Path, tasks: list[str], detected: date) -> list[Incident]:
+    incidents = []
+    for task in tasks:
+        frame = gpd.read_file(out / f"{task}.gpkg", layer="detections", engine="pyogrio")
+        for row in frame.itertuples():
+            kind = _TYPES[str(row.type)]
+            pct = round(100 * min(max(float(getattr(row, "mean_prob", 0.5) or 0.5), 0.0), 1.0))
+            conf = "high" if pct >= 80 else "nominal" if pct >= 50 else "low"
+            length = getattr(row, "length_km", None)
+            sev = getattr(row, "severity", None) if kind == "burn_scar" else None
+            incidents.append(Incident(type=kind, geometry=row.geometry, detected=detected, confidence=conf,
+                                      confidence_pct=pct, area_ha=float(row.area_ha),
+                                      length_km=None if length is None or length != length else float(length),
+                                      severity=sev if isinstance(sev, str) and sev else None))  # fmt: skip
+    return incidents
+
+
+def _coarse(path: Path, factor: int) -> np.ndarray:
+    """Class raster aggregated by ``factor`` with the maximum (a detection anywhere in a cell counts)."""
+    with rasterio.open(path) as ds:
+        rows, cols = -(-ds.height // factor), -(-ds.width // factor)
+        out = np.zeros((rows, cols), dtype=np.uint8)
+        step = max(1, 4096 // factor)  # coarse rows per strip: memory stays a few MB whatever the AOI
+        for r0 in range(0, rows, step):
+            r1 = min(rows, r0 + step)
+            strip = ds.read(1, window=Window(0, r0 * factor, ds.width, min(ds.height, r1 * factor) - r0 * factor))
+            padded = np.zeros(((r1 - r0) * factor, cols * factor), dtype=np.uint8)
+            padded[: strip.shape[0], : strip.shape[1]] = strip
+            out[r0:r1] = padded.reshape(r1 - r0, factor, cols, factor).max(axis=(1, 3))
+        return out
+
+
+def run_job(
+    job: JobConfig,
+    *,
+    out: Path | None = None,
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    job_text: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> JobResult:
+    """Run ``job`` (see the module docstring) into ``out`` (default: the job's ``outputs.dir``).
+
+    Raises:
+        OutputError: ``out`` exists without ``overwrite``; SourceError, DataError: as the stages raise.
+    """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    out = out or job.outputs.dir
+    if out.exists() and not overwrite:
+        raise OutputError(f"{str(out)!r} exists; pass --overwrite to replace it")
+    plan = plan_job(job)
+    timings["plan"] = time.perf_counter() - started
+    ckpt = _checkpoint_dir(out)
+    item_dicts = {k: [it.to_dict() for it in v] for k, v in plan.items.items()}
+    job_json = job.model_dump_json()
+    tasks = [TileTask(job_json=job_json, task=task, tile_id=tile_id, load=load, core=core, items=item_dicts,
+                      checkpoint=str(ckpt / task / f"{tile_id}.npz"))
+             for task, p in plan.plans.items() for tile_id, load, core in p.tiles]  # fmt: skip
+    t = time.perf_counter()
+    _compute(tasks, job, scheduler, progress)
+    timings["detect"] = time.perf_counter() - t
+    after_end = job.windows.after.end
+    synthetic = any(bool(it.properties.get("synthetic")) for v in plan.items.values() for it in v)
+    push_error = None
+    counts: dict[str, int] = {}
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        t = time.perf_counter()
+        for task, p in plan.plans.items():
+
+            def results(task: str = task, p: DetectPlan = p) -> Iterator[TileResult]:
+                for tile_id, _, _ in p.tiles:
+                    yield _load_checkpoint(ckpt / task / f"{tile_id}.npz")
+
+            counts[task] = write_detect_outputs(p, results(), tmp, detected_by=after_end)
+        timings["assemble"] = time.perf_counter() - t
+        t = time.perf_counter()
+        fusion = _fuse(job, plan, tmp, after_end, synthetic)
+        counts.update(fusion["counts"])
+        timings["fuse"] = time.perf_counter() - t
+        if job.alerts.webhook:
+            push_error = _push(job, fusion["store"])
+        manifest = _manifest(job, plan, counts, timings, started, job_text, push_error)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str), encoding="utf-8")
+    shutil.rmtree(ckpt, ignore_errors=True)
+    return JobResult(out=out, manifest=manifest, push_error=push_error, files=sorted(p for p in out.rglob("*") if
+                     p.is_file()))  # fmt: skip
+
+
+def _fuse(job: JobConfig, plan: Plan, out: Path, detected: date, synthetic: bool) -> dict[str, Any]:
+    """Alerts, habitat risk, hotspots and the QGIS delivery from the assembled detections."""
+    grid, aoi = plan.grid, plan.aoi
+    tasks = list(plan.plans)
+    incidents = _incidents(out, tasks, detected)
+    res = job.fusion.risk_resolution_m
+    factor = max(1, round(res / grid.resolution))
+    first = next(iter(plan.plans.values()))
+    coarse_transform = first.transform * first.transform.scale(factor, factor)
+    masks: dict[str, np.ndarray] = {}
+    for task in tasks:
+        classes = _coarse(out / f"{task}.tif", factor)
+        masks["road" if task == "roads" else task] = classes >= 2
+    shape = next(iter(masks.values())).shape
+    for name in ("fire", "clearcut", "road"):
+        masks.setdefault(name, np.zeros(shape, bool))
+    threats: dict[str, Threat] = {
+        str(k): Threat(weight=v.weight, scale_m=v.scale_m) for k, v in job.fusion.threats.items()
+    }
+    threat = threat_surface(masks, resolution=res, threats=threats)
+    presence = centres = stations = None
+    vectors: list[VectorLayer] = []
+    rasters: list[RasterLayer] = []
+    secr: dict[str, Any] = {}
+    if job.fusion.camtrap is not None:
+        from skywatch.camtrap.load import load_table
+        from skywatch.jobs.presence import run_presence, slug
+
+        table = load_table(job.fusion.camtrap)
+        result = run_presence(table, aoi=aoi, out=out / "presence", species=job.fusion.species, resolution=res)
+        secr = {k: v.get("secr") for k, v in result.summary["species"].items()}
+        layers = []
+        for name in job.fusion.species:
+            with rasterio.open(out / "presence" / f"presence_{slug(name)}.tif") as ds:
+                layers.append(ds.read(1, out_shape=shape, resampling=Resampling.bilinear))
+        presence = np.nansum(np.stack(layers), axis=0)
+        presence[np.all(np.isnan(np.stack(layers)), axis=0)] = np.nan
+        xy = table.station_xy(grid.epsg)
+        stations = gpd.GeoDataFrame(xy[["station"]], geometry=gpd.points_from_xy(xy.x, xy.y), crs=f"EPSG:{grid.epsg}")
+        individuals = out / "presence" / "individuals.gpkg"
+        if individuals.exists() and "activity_centres" in {n for n, _ in pyogrio.list_layers(individuals)}:
+            centres = gpd.read_file(individuals, layer="activity_centres", engine="pyogrio")
+    contexts = incident_context([i.geometry for i in incidents], presence=presence, transform=coarse_transform,
+                                stations=stations, centres=centres)  # fmt: skip
+    after = plan.items["after"][-1]
+    method = f"{job.detect.method}"
+    shas = sorted({p.run.model.spec.sha256 for p in plan.plans.values() if p.run.model is not None})
+    collection = alerts_feature_collection(
+        incidents, epsg=grid.epsg, satellite=str(after.properties.get("platform", "sentinel-2")),
+        acq_time=after.datetime.strftime("%H%M") if after.datetime else "0000",
+        source_scenes=[it.id for v in plan.items.values() for it in v], method=method, synthetic=synthetic,
+        contexts=contexts, model_sha256=",".join(shas) or None,
+    )  # fmt: skip
+    store = job.alerts.store or (out / "alert_store.gpkg")
+    update = update_store(store, collection, run_date=detected, coverage=aoi.geometry)
+    write_alerts(out / "alerts.geojson", update.collection)
+    counts = {"alerts_new": len(update.new), "alerts_ongoing": len(update.ongoing),
+              "alerts_resolved": len(update.resolved), "alerts_outside_aoi": update.dropped_outside}  # fmt: skip
+    crs = f"EPSG:{grid.epsg}"
+    tags = {"SKYWATCH_SYNTHETIC": "true"} if synthetic else {}
+    if presence is not None:
+        risk = habitat_risk(presence, threat)
+        write_cog(out / "habitat_risk.tif", risk, transform=coarse_transform, epsg=grid.epsg, nodata=float("nan"),
+                  tags={**tags, "SKYWATCH_UNITS": "0-1 relative risk"})  # fmt: skip
+        exposures = exposure_by_threat(presence, masks, resolution=res, threats=threats)
+        spots = hotspots(risk, transform=coarse_transform, epsg=grid.epsg, exposures=exposures)
+        zones = zonal_summary(risk, [(aoi.name, aoi.to_crs(grid.epsg))], transform=coarse_transform)
+        (out / "zones.json").write_text(json.dumps(zones.to_dict("records"), indent=1), encoding="utf-8")
+        vectors.append(VectorLayer(name="hotspots", kind="hotspots", group="Alerts", frame=spots))
+        rasters.append(RasterLayer(source="habitat_risk.tif", kind="risk", group="Context", vmin=0.0, vmax=1.0,
+                                   names=("Habitat risk", "Риск для местообитаний", "栖息地风险")))  # fmt: skip
+        counts["hotspots"] = len(spots)
+    else:
+        write_cog(out / "threat.tif", threat, transform=coarse_transform, epsg=grid.epsg, nodata=float("nan"),
+                  tags={**tags, "SKYWATCH_UNITS": "0-1 threat (no camera traps, so no habitat risk)"})  # fmt: skip
+        rasters.append(RasterLayer(source="threat.tif", kind="risk", group="Context", vmin=0.0, vmax=1.0,
+                                   names=("Threat", "Угроза", "威胁")))  # fmt: skip
+    alert_rows = [{**flat_properties(f["properties"]), "geometry": _shape(f["geometry"])}
+                  for f in update.collection["features"]]  # fmt: skip
+    alerts_gdf = gpd.GeoDataFrame(alert_rows or {"id": [], "geometry": []}, geometry="geometry",
+                                  crs="EPSG:4326").to_crs(crs)  # fmt: skip
+    vectors.insert(0, VectorLayer(name="alerts", kind="alerts", group="Alerts", frame=alerts_gdf))
+    det = gpd.GeoDataFrame([{"type": i.type, "acq_date": i.detected.isoformat(), "confidence": i.confidence,
+                             "confidence_pct": i.confidence_pct, "area_ha": i.area_ha, "length_km": i.length_km,
+                             "severity": i.severity or "", "label_en": LABELS[i.type]["en"],
+                             "label_ru": LABELS[i.type]["ru"], "label_zh": LABELS[i.type]["zh"],
+                             "geometry": i.geometry} for i in incidents] or {"type": [], "geometry": []},
+                           geometry="geometry", crs=crs)  # fmt: skip
+    vectors.append(VectorLayer(name="detections", kind="detections", group="Disturbance", frame=det))
+    if "roads" in tasks:
+        lines = gpd.read_file(out / "roads.gpkg", layer="centrelines", engine="pyogrio")
+        vectors.append(VectorLayer(name="road_centrelines", kind="road_centrelines", group="Disturbance", frame=lines))
+    names = {"fire": ("Fire", "Пожары", "火情"), "clearcut": ("Clear-cuts", "Сплошные рубки", "皆伐"),
+             "roads": ("New roads", "Новые дороги", "新道路")}  # fmt: skip
+    change = {"fire": "burn_scar", "clearcut": "clearcut", "roads": "road"}
+    for task in tasks:
+        rasters.append(RasterLayer(source=f"{task}.tif", kind="change_classes", group="Disturbance",
+                                   names=names[task], change_type=change[task]))  # fmt: skip
+    if stations is not None:
+        vectors.append(VectorLayer(name="camera_stations", kind="camera_stations", group="Wildlife", frame=stations))
+    if centres is not None:
+        vectors.append(VectorLayer(name="activity_centres", kind="activity_centres", group="Wildlife", frame=centres))
+    aoi_gdf = gpd.GeoDataFrame({"name": [aoi.name]}, geometry=[aoi.geometry], crs="EPSG:4326").to_crs(crs)
+    vectors.append(VectorLayer(name="aoi", kind="aoi", group="Context", frame=aoi_gdf))
+    write_delivery(out, vectors=vectors, rasters=rasters, epsg=grid.epsg, title=f"skywatch: {job.name}",
+                   language=job.outputs.language)  # fmt: skip
+    counts["incidents"] = len(incidents)
+    return {"counts": counts, "store": store, "secr": secr}
+
+
+def _shape(geom: dict[str, Any]) -> BaseGeometry:
+    from shapely.geometry import shape
+
+    return shape(geom)
+
+
+def _push(job: JobConfig, store: Path) -> str | None:
+    from skywatch.outputs.alert_store import mark_pushed, query_store
+    from skywatch.outputs.webhook import push_alerts
+
+    assert job.alerts.webhook is not None
+    pending = query_store(store, min_confidence=job.alerts.min_confidence, unpushed_only=True)
+    if not pending["features"]:
+        return None
+    report = push_alerts(job.alerts.webhook, pending)
+    if not report.ok:
+        return f"{report.message} ({len(pending['features'])} alert(s) kept in {store})"
+    mark_pushed(store, [f["id"] for f in pending["features"]])
+    return None
+
+
+def _versions() -> dict[str, str]:
+    names = ("numpy", "scipy", "rasterio", "pyogrio", "shapely", "pyproj", "odc-stac", "pystac-client", "dask",
+             "distributed", "torch", "torchgeo", "xarray", "pandas", "geopandas")  # fmt: skip
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _manifest(job: JobConfig, plan: Plan, counts: dict[str, int], timings: dict[str, float], started: float,
+              job_text: str | None, push_error: str | None) -> dict[str, Any]:  # fmt: skip
+    shas = {p.run.model.spec.name: p.run.model.spec.sha256 for p in plan.plans.values() if p.run.model is not None}
+    return {
+        "skywatch": __version__,
+        "python": platform.python_version(),
+        "packages": _versions(),
+        "job": json.loads(job.model_dump_json()),
+        "job_file": job_text,
+        "models": shas,
+        **plan.summary(),
+        "counts": counts,
+        "timings_s": {k: round(v, 2) for k, v in timings.items()} | {"total": round(time.perf_counter() - started, 2)},
+        "webhook_error": push_error,
+    }
