@@ -107,6 +107,15 @@ def alerts(store: Path, add: Path | None, run_date: Any, aoi_name: str | None, s
     selected = query_store(store, since=since.date() if since else None, min_confidence=floor, types=type_list,
                            statuses=status_list)  # fmt: skip
     n = len(selected["features"])
+    if out is None and fmt == "cap":
+        raise click.UsageError("--format cap writes one XML file per alert: give --out FOLDER")
+    if out is None and not webhook:  # data on stdout, messages on stderr
+        if fmt == "geojson":
+            click.echo(json.dumps(selected, ensure_ascii=False))
+        else:
+            from skywatch.outputs.alert_csv import alerts_csv_text
+
+            click.echo(alerts_csv_text(selected), nl=False)
     if out is not None:
         if fmt == "geojson":
             write_alerts(out, selected, overwrite=overwrite or not out.exists())

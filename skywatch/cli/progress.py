@@ -51,13 +51,12 @@ def dask_progress(label: str, *, enabled: bool | None = None) -> Iterator[None]:
 
 
 def stage_printer(stream: TextIO) -> Callable[[str], None]:
-    """A progress callback: each message on its own line of ``stream``, overwritten in place on a terminal and
-    silent when ``stream`` is not a TTY (logs stay clean)."""
-    tty = stream.isatty()
+    """A progress callback printing each stage message with rich on ``stream`` when it is a terminal, and
+    nothing otherwise (scheduled jobs' logs stay clean; their summary goes to stdout with --json)."""
+    console = Console(file=stream, highlight=False) if stream.isatty() else None
 
     def emit(message: str) -> None:
-        if tty:
-            stream.write(f"\r\x1b[2K{message}")
-            stream.flush()
+        if console is not None:
+            console.print(f"[dim]skywatch[/dim] {message}")
 
     return emit

@@ -12,7 +12,7 @@ from typing import Any
 
 from skywatch.outputs.atomic import atomic_path
 
-__all__ = ["CSV_COLUMNS", "flat_properties", "write_alerts_csv"]
+__all__ = ["CSV_COLUMNS", "alerts_csv_text", "flat_properties", "write_alerts_csv"]
 
 CSV_COLUMNS = ("id", "type", "status", "latitude", "longitude", "acq_date", "acq_time", "detected_at", "satellite",
                "confidence", "confidence_pct", "area_ha", "length_km", "severity", "exposure_score", "exposure_rank",
@@ -32,17 +32,22 @@ def flat_properties(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: "" if v is None else v for k, v in row.items()}
 
 
+def alerts_csv_text(collection: Mapping[str, Any]) -> str:
+    """The FeatureCollection's alerts as CSV text (header row, one row per alert)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for feat in collection.get("features", []):
+        writer.writerow(flat_properties(feat["properties"]))
+    return buf.getvalue()
+
+
 def write_alerts_csv(path: Path, collection: Mapping[str, Any], *, overwrite: bool = True) -> Path:
     """Write the FeatureCollection's alerts as CSV (UTF-8, header row) at ``path``.
 
     Raises:
         OutputError: exists without ``overwrite`` or not writable.
     """
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    for feat in collection.get("features", []):
-        writer.writerow(flat_properties(feat["properties"]))
     with atomic_path(path, overwrite=overwrite) as tmp:
-        tmp.write_text(buf.getvalue(), encoding="utf-8")
+        tmp.write_text(alerts_csv_text(collection), encoding="utf-8")
     return path
