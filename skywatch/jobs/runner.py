@@ -480,11 +480,18 @@ def _versions() -> dict[str, str]:
 def _manifest(job: JobConfig, plan: Plan, counts: dict[str, int], timings: dict[str, float], started: float,
               job_text: str | None, push_error: str | None) -> dict[str, Any]:  # fmt: skip
     shas = {p.run.model.spec.name: p.run.model.spec.sha256 for p in plan.plans.values() if p.run.model is not None}
+    job_doc = json.loads(job.model_dump_json())
+    if job.alerts.webhook:  # webhook URLs often carry a token: the manifest keeps only the redacted form
+        from skywatch.outputs.webhook import redact_url
+
+        job_doc["alerts"]["webhook"] = redact_url(job.alerts.webhook)
+        if job_text:
+            job_text = job_text.replace(job.alerts.webhook, redact_url(job.alerts.webhook))
     return {
         "skywatch": __version__,
         "python": platform.python_version(),
         "packages": _versions(),
-        "job": json.loads(job.model_dump_json()),
+        "job": job_doc,
         "job_file": job_text,
         "models": shas,
         **plan.summary(),
