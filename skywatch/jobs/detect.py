@@ -68,6 +68,7 @@ __all__ = [
     "Piece",
     "TileResult",
     "detect_tile",
+    "detect_tile_tasks",
     "intersect_bounds",
     "join_pieces",
     "plan_detect",
@@ -211,28 +212,38 @@ def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, n
 
 def detect_tile(run: DetectRun, load: BBox, core: BBox) -> tuple[np.ndarray, np.ndarray, list[Piece]]:
     """Classes, probability and detection pieces of one tile's core, computed over ``load`` (core + halo)."""
-    pre, valid_pre, geobox = _composite(run, run.items["before"], load)
-    post, valid_post, _ = _composite(run, run.items["after"], load)
-    classes, prob, dnbr = _detect_arrays(run, pre, post, valid_pre & valid_post, valid_post)
-    res = run.grid.resolution
+    return detect_tile_tasks({run.task: run}, load, core)[run.task]
+
+
+def detect_tile_tasks(runs: dict[str, DetectRun], load: BBox, core: BBox) -> dict[str, tuple[np.ndarray, np.ndarray,
+                      list[Piece]]]:  # fmt: skip
+    """Several detectors on one tile, its composites loaded and built once (the detectors share scenes and grid)."""
+    first = next(iter(runs.values()))
+    pre, valid_pre, geobox = _composite(first, first.items["before"], load)
+    post, valid_post, _ = _composite(first, first.items["after"], load)
+    res = first.grid.resolution
+    if geobox.affine != Affine(res, 0.0, load[0], 0.0, -res, load[3]):
+        raise DataError(f"the cube's grid {tuple(geobox.affine)[:6]} is not the requested one over {load}")
     r0, c0 = round((load[3] - core[3]) / res), round((core[0] - load[0]) / res)
     rows, cols = round((core[3] - core[1]) / res), round((core[2] - core[0]) / res)
     crop = (slice(r0, r0 + rows), slice(c0, c0 + cols))
-    classes, prob, dnbr = classes[crop], prob[crop], dnbr[crop]
     transform = Affine(res, 0.0, core[0], 0.0, -res, core[3])
-    if geobox.affine != Affine(res, 0.0, load[0], 0.0, -res, load[3]):
-        raise DataError(f"the cube's grid {tuple(geobox.affine)[:6]} is not the requested one over {load}")
-    parts = [(_LABEL[run.task], classes >= 2)]
-    if run.task == "fire":
-        parts.append(("active_fire", classes == 3))  # the front also stays inside its burn scar polygon
-    pieces = []
-    for kind, mask in parts:
-        for pix, geom in components(mask, transform):
-            finite = np.isfinite(dnbr[pix])
-            pieces.append(Piece(kind=kind, pixels=int(pix.sum()), prob_sum=float(np.nansum(prob[pix])),
-                                 dnbr_sum=float(dnbr[pix][finite].sum()), dnbr_n=int(finite.sum()),
-                                 geometry=geom))  # fmt: skip
-    return classes, prob, pieces
+    out = {}
+    for task, run in runs.items():
+        classes, prob, dnbr = _detect_arrays(run, pre, post, valid_pre & valid_post, valid_post)
+        classes, prob, dnbr = classes[crop], prob[crop], dnbr[crop]
+        parts = [(_LABEL[task], classes >= 2)]
+        if task == "fire":
+            parts.append(("active_fire", classes == 3))  # the front also stays inside its burn scar polygon
+        pieces = []
+        for kind, mask in parts:
+            for pix, geom in components(mask, transform):
+                finite = np.isfinite(dnbr[pix])
+                pieces.append(Piece(kind=kind, pixels=int(pix.sum()), prob_sum=float(np.nansum(prob[pix])),
+                                     dnbr_sum=float(dnbr[pix][finite].sum()), dnbr_n=int(finite.sum()),
+                                     geometry=geom))  # fmt: skip
+        out[task] = (classes, prob, pieces)
+    return out
 
 
 def _predict(model: SegModel, arrays: dict[str, np.ndarray]) -> np.ndarray:

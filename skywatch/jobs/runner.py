@@ -2,11 +2,12 @@
 
 1. Search the before/after scenes (metadata only); plan each detector's tiles on the project grid.
 2. ``--dry-run`` stops here and reports scenes, tiles, estimated bytes to read and an estimated time.
-3. Each (detector, tile) is a Dask task (:func:`run_tile`) on a LocalCluster of processes, or on an existing
-   cluster (``--scheduler`` / ``DASK_SCHEDULER_ADDRESS``). A task loads its tile with a halo, detects, and writes a
-   checkpoint (``<out>.checkpoints/<task>/<tile>.npz``, written to a temporary name and renamed). A task whose
-   checkpoint exists is skipped, so a killed job resumes where it stopped; a lost worker's tasks are re-run
-   elsewhere by the scheduler. Tasks are deterministic, so either way the outputs equal an uninterrupted run.
+3. Each tile is a Dask task (:func:`run_tile`) on a LocalCluster of processes, or on an existing cluster
+   (``--scheduler`` / ``DASK_SCHEDULER_ADDRESS``). A task loads and composites its tile (with a halo) once for all
+   detectors, detects, and writes one checkpoint per detector (``<out>.checkpoints/<task>/<tile>.npz``, written
+   to a temporary name and renamed). A tile whose checkpoints exist is skipped, so a killed job resumes where it
+   stopped; a lost worker's tasks are re-run elsewhere by the scheduler. Tasks are deterministic, so either way
+   the outputs equal an uninterrupted run.
 4. The cores are assembled into COGs and GeoPackages (:func:`skywatch.jobs.detect.write_detect_outputs`),
    detections become alerts (with exposure and nearby animals when camera traps are given), the alert store is
    updated, habitat risk and hotspots are computed at ``fusion.risk_resolution_m``, and the styled QGIS delivery
@@ -31,6 +32,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import dask
 import geopandas as gpd
 import numpy as np
 import pyogrio
@@ -54,7 +56,7 @@ from skywatch.jobs.detect import (
     DetectPlan,
     Piece,
     TileResult,
-    detect_tile,
+    detect_tile_tasks,
     plan_detect,
     search_window,
     write_detect_outputs,
@@ -79,15 +81,17 @@ _TYPES = {"burn_scar": "burn_scar", "active_fire": "fire_active", "clearcut": "c
 
 @dataclass(frozen=True, kw_only=True)
 class TileTask:
-    """One detector on one tile: everything a worker needs, picklable (no clients, no credentials)."""
+    """All detectors on one tile: everything a worker needs, picklable (no clients, no credentials).
+
+    ``checkpoints`` maps each detector to its checkpoint file; the tile's scenes are loaded and composited once
+    for all of them."""
 
     job_json: str
-    task: str
     tile_id: str
     load: tuple[float, float, float, float]
     core: tuple[float, float, float, float]
     items: dict[str, list[dict[str, Any]]]
-    checkpoint: str
+    checkpoints: dict[str, str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,21 +183,25 @@ def _load_checkpoint(path: Path) -> TileResult:
                           pieces=pieces)  # fmt: skip
 
 
-def run_tile(spec: TileTask) -> str:
-    """Detect one tile and checkpoint it (on a worker); a tile already checkpointed is not redone."""
-    path = Path(spec.checkpoint)
-    if path.exists():
-        return str(path)
+def run_tile(spec: TileTask) -> list[str]:
+    """Detect one tile with every detector still missing a checkpoint, and checkpoint each (on a worker)."""
+    todo = {task: Path(p) for task, p in spec.checkpoints.items() if not Path(p).exists()}
+    if not todo:
+        return list(spec.checkpoints.values())
     job = JobConfig.model_validate_json(spec.job_json)
     aoi = load_aoi(job.aoi)
     grid = TileGrid.for_aoi(aoi, tile_px=job.compute.tile_px)
     items = {k: [pystac.Item.from_dict(d) for d in v] for k, v in spec.items.items()}
-    plan = plan_detect(spec.task, source=_source(job, dict(os.environ)), aoi=aoi, grid=grid, items=items,
-                       method=job.detect.method, cloud_buffer_px=job.detect.cloud_buffer_px,
-                       fire_index=job.detect.fire_index)  # fmt: skip
-    classes, prob, pieces = detect_tile(plan.run, spec.load, spec.core)
-    _save_checkpoint(path, TileResult(core=spec.core, classes=classes, prob=prob, pieces=pieces))
-    return str(path)
+    source = _source(job, dict(os.environ))
+    runs = {task: plan_detect(task, source=source, aoi=aoi, grid=grid, items=items, method=job.detect.method,
+                              cloud_buffer_px=job.detect.cloud_buffer_px, fire_index=job.detect.fire_index).run
+            for task in todo}  # fmt: skip
+    # the tile's own Dask work (odc-stac reads, the tiled model) runs in this worker, not back through the cluster
+    with dask.config.set(scheduler="synchronous"):
+        results = detect_tile_tasks(runs, spec.load, spec.core)
+    for task, (classes, prob, pieces) in results.items():
+        _save_checkpoint(todo[task], TileResult(core=spec.core, classes=classes, prob=prob, pieces=pieces))
+    return list(spec.checkpoints.values())
 
 
 def _worker_env() -> dict[str, str]:
@@ -203,7 +211,7 @@ def _worker_env() -> dict[str, str]:
 def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None,
              progress: Callable[[str], None] | None) -> None:  # fmt: skip
     """Run the tile tasks on Dask (skipping checkpointed ones before they are even sent)."""
-    todo = [t for t in tasks if not Path(t.checkpoint).exists()]
+    todo = [t for t in tasks if not all(Path(p).exists() for p in t.checkpoints.values())]
     if progress is not None:
         progress(f"{len(tasks) - len(todo)} of {len(tasks)} tile task(s) already checkpointed")
     if not todo:
@@ -229,7 +237,7 @@ def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None,
         client = Client(cluster)
     try:
         client.register_plugin(_Env(_worker_env()), name="skywatch-env")
-        futures = [client.submit(run_tile, t, key=f"skywatch-{t.task}-{t.tile_id}", retries=3, pure=False)
+        futures = [client.submit(run_tile, t, key=f"skywatch-tile-{t.tile_id}", retries=3, pure=False)
                    for t in todo]  # fmt: skip
         for done, fut in enumerate(as_completed(futures), start=1):
             fut.result()
@@ -301,9 +309,10 @@ def run_job(
     ckpt = _checkpoint_dir(out)
     item_dicts = {k: [it.to_dict() for it in v] for k, v in plan.items.items()}
     job_json = job.model_dump_json()
-    tasks = [TileTask(job_json=job_json, task=task, tile_id=tile_id, load=load, core=core, items=item_dicts,
-                      checkpoint=str(ckpt / task / f"{tile_id}.npz"))
-             for task, p in plan.plans.items() for tile_id, load, core in p.tiles]  # fmt: skip
+    first = next(iter(plan.plans.values()))  # every detector has the same tiles (the halo is the widest one's)
+    tasks = [TileTask(job_json=job_json, tile_id=tile_id, load=load, core=core, items=item_dicts,
+                      checkpoints={task: str(ckpt / task / f"{tile_id}.npz") for task in plan.plans})
+             for tile_id, load, core in first.tiles]  # fmt: skip
     t = time.perf_counter()
     _compute(tasks, job, scheduler, progress)
     timings["detect"] = time.perf_counter() - t

@@ -2,7 +2,7 @@
 the ground truth. Layout::
 
     DIR/README.md                       what this is (synthetic)
-    DIR/aoi.geojson                     the 10 km sample area (WGS84)
+    DIR/aoi.geojson                     the sample area (WGS84; 10 km square unless ``size_px`` says otherwise)
     DIR/stac/catalog.json               static STAC catalog (pystac), collection sentinel-2-c1-l2a
     DIR/stac/sentinel-2-c1-l2a/ITEM/    item JSON + one COG per band (B02 ... B12, SCL)
     DIR/camtrap/                        Camtrap DP 1.0 package (datapackage.json + 3 CSVs)
@@ -27,6 +27,7 @@ from affine import Affine
 from shapely.geometry import box, mapping
 
 from skywatch.camtrap.schema import table_fields
+from skywatch.errors import DataError
 from skywatch.geometry import reproject
 from skywatch.outputs.atomic import atomic_dir
 from skywatch.outputs.cog import write_cog
@@ -50,18 +51,28 @@ _EXT = [
 _TAGS = {"SKYWATCH_SYNTHETIC": "true", "TIFFTAG_IMAGEDESCRIPTION": SYNTHETIC_NOTE}
 
 
-def write_sample(out: Path, *, seed: int = 42, overwrite: bool = False) -> Path:
+def write_sample(out: Path, *, seed: int = 42, size_px: int = 1000, overwrite: bool = False) -> Path:
     """Generate the sample pack into ``out`` (atomically: a partial pack never appears at ``out``).
+
+    Args:
+        out: Folder to create.
+        seed: Random seed.
+        size_px: Edge of the square scene in 10 m pixels, even (1000 = the 10 km sample; larger packs, e.g. for
+            benchmarks, keep the same north-west corner and scale their features with the size).
+        overwrite: Replace an existing ``out``.
 
     Raises:
         OutputError: ``out`` exists without ``overwrite`` or is not writable.
+        DataError: ``size_px`` is not an even number of at least 200.
     """
-    scene = synthesize_scene(seed)
+    if isinstance(size_px, bool) or not isinstance(size_px, int) or size_px < 200 or size_px % 2:
+        raise DataError(f"size_px must be an even number of pixels >= 200 (the 20 m bands halve it); got {size_px!r}")
+    scene = synthesize_scene(seed, size_px=size_px)
     camtrap = simulate_camtrap(
         seed, bounds=scene.bounds, epsg=scene.epsg, landcover=scene.landcover, transform=scene.transform
     )
     with atomic_dir(out, overwrite=overwrite) as tmp:
-        _write_readme(tmp, seed)
+        _write_readme(tmp, seed, scene)
         _write_aoi(tmp, scene)
         _write_stac(tmp / "stac", scene)
         _write_camtrap(tmp / "camtrap", camtrap, scene)
@@ -73,12 +84,13 @@ def _footprint_wgs84(scene: SampleScene) -> Any:
     return reproject(box(*scene.bounds).segmentize(500.0), scene.epsg, 4326)
 
 
-def _write_readme(out: Path, seed: int) -> None:
+def _write_readme(out: Path, seed: int, scene: SampleScene) -> None:
+    km = scene.shape[0] * scene.resolution / 1000
     (out / "README.md").write_text(
         f"# skywatch sample pack (SYNTHETIC, seed {seed})\n\n"
         "Every file here is synthetic and marked so (STAC property `synthetic: true`, GeoTIFF tag "
         "`SKYWATCH_SYNTHETIC=true`, Camtrap DP `project.description`). The scenes imitate Sentinel-2 L2A over a "
-        "10 km square inside Land of the Leopard NP; land-cover spectra partly come from real Sentinel-2 data "
+        f"{km:g} km square inside Land of the Leopard NP; land-cover spectra partly come from real Sentinel-2 data "
         "(eo-learn example patch, MIT licence, Sinergise) - see skywatch/sample/spectra.py.\n",
         encoding="utf-8",
     )

@@ -1,0 +1,323 @@
+"""End-to-end scaling of `skywatch run` on SYNTHETIC sample packs of growing area, next to the naive route (the
+whole before/after cubes in memory, each shipped model over the whole array at once) measured in the same run.
+
+    .venv/bin/python benchmarks/e2e_scaling.py [--quick] [--sizes 1000,2000,4000] [--method model|baseline]
+
+Packs are generated with ``write_sample(size_px=...)`` (1000 px = the 10 km sample; 2000 and 4000 px are 4x and
+16x its area, features scaled with the size) into a temporary folder. Per size:
+
+- skywatch: the real CLI (``skywatch run JOB.yaml --scheduler ADDR``) in its own process, on a LocalCluster of
+  2 worker processes x 1 thread that this script starts fresh for the size (so each worker's ``ru_maxrss`` is
+  that size's peak). The job: provider local on the pack, tasks fire/clearcut/roads, method model, tile_px
+  1024, camera traps fused. Wall time covers the cluster start and the CLI process (plan, tiles, assembly,
+  fusion, QGIS delivery); "main RSS" is the CLI process's ``ru_maxrss`` (from ``os.wait4``).
+- naive: one process loads the whole before and after cubes with odc-stac (``LocalSource.load(...).compute()``,
+  SCL mask applied), takes the first (here the only) scene of each window, and runs each shipped model
+  (``compute_features`` + ``predict_features``) on the whole array; with ``--method baseline`` the spectral
+  baselines instead. It writes no outputs, so it does less than skywatch. Its peak RSS is its ``ru_maxrss``; a
+  watchdog kills it above ``--naive-cap-gib`` (reported as such, not as a result).
+
+Figures: wall s, km2/s per core (AOI km2 / wall s / cores), peak RSS per worker (max of the two), main RSS;
+ratios skywatch/naive and each size against the first. Goals (issue 7): at 16x skywatch >= 3x faster than
+the naive route and <= 1/5 of its peak memory per process; throughput and per-worker peak RSS flat across sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+PARK_KM2 = 17_220.0  # both parks, one date pair (README)
+WORKERS, THREADS = 2, 1
+BEFORE, AFTER = ("2025-09-01", "2025-09-10"), ("2025-10-15", "2025-10-25")
+MIB = 1024.0  # ru_maxrss is in KiB on Linux
+
+GEN = r"""
+import json, sys, time
+from pathlib import Path
+from skywatch.jobs.sample import write_sample
+t = time.perf_counter()
+write_sample(Path(sys.argv[1]), size_px=int(sys.argv[2]))
+print(json.dumps({"seconds": time.perf_counter() - t}))
+"""
+
+NAIVE = r"""
+import json, sys, time
+from datetime import date
+from pathlib import Path
+import numpy as np
+from skywatch.aoi import load_aoi
+from skywatch.cube.mask import apply_mask
+from skywatch.grid import TileGrid
+from skywatch.sources.local import LocalSource
+spec = json.loads(sys.argv[1])
+pack = Path(spec["pack"])
+timings = {}
+t = time.perf_counter()
+aoi = load_aoi(str(pack / "aoi.geojson"))
+grid = TileGrid.for_aoi(aoi)
+extent = grid.bounds_for(aoi)
+src = LocalSource(path=pack)
+bands = ["blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl"]
+arrays, valid = {}, {}
+for label, (start, end) in (("pre", spec["before"]), ("post", spec["after"])):
+    items = src.search(bbox=aoi.bbox, start=date.fromisoformat(start), end=date.fromisoformat(end),
+                       collection="sentinel-2-l2a")
+    cube = apply_mask(src.load(items, bands=bands, bounds=extent, epsg=grid.epsg, resolution=grid.resolution))
+    first = cube.isel(time=0).compute()  # the whole window in memory, first scene
+    for b in bands[:-1]:
+        arrays[f"{label}:{b}"] = np.asarray(first[b].values, dtype=np.float32)
+    valid[label] = np.asarray(first["valid"].values, dtype=bool)
+    del cube, first
+timings["load"] = time.perf_counter() - t
+t = time.perf_counter()
+detected = {}
+if spec["method"] == "model":
+    from skywatch.detect.models import compute_features, get_model
+    for name in ("burn-scar-fcn", "active-fire-fcn", "clearcut-fcn", "roads-fcn"):
+        model = get_model(name)
+        prob = model.predict_features(compute_features(model.spec.features, arrays))
+        detected[name] = int((np.nan_to_num(prob) >= model.spec.threshold).sum())
+        del prob
+else:
+    from skywatch.detect.clearcut import bright_change, clearcut_baseline, forest_mask
+    from skywatch.detect.fire import active_fire, burn_scar_baseline
+    from skywatch.detect.roads import road_baseline
+    a, ok = arrays, valid["pre"] & valid["post"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ndvi = {d: (a[f"{d}:nir"] - a[f"{d}:red"]) / (a[f"{d}:nir"] + a[f"{d}:red"]) for d in ("pre", "post")}
+        nbr = {d: (a[f"{d}:nir08"] - a[f"{d}:swir22"]) / (a[f"{d}:nir08"] + a[f"{d}:swir22"]) for d in ("pre", "post")}
+    detected["burn_scar"] = int(burn_scar_baseline(nbr["pre"], nbr["post"], a["post:red"], ok)[0].sum())
+    detected["active_fire"] = int(active_fire(a["post:blue"], a["post:nir08"], a["post:swir16"], a["post:swir22"],
+                                              valid["post"])[0].sum())
+    change = bright_change(ndvi["pre"], ndvi["post"], a["post:red"], ok)
+    detected["clearcut"] = int(clearcut_baseline(change, forest_mask(ndvi["pre"], a["pre:swir16"])).sum())
+    with np.errstate(invalid="ignore"):
+        vegetated = ndvi["pre"] >= 0.6
+    change = bright_change(ndvi["pre"], ndvi["post"], a["post:red"], ok, ndvi_drop=0.2)
+    detected["road"] = int(road_baseline(change, vegetated)[0].sum())
+timings["detect"] = time.perf_counter() - t
+shape = next(iter(arrays.values())).shape
+print(json.dumps({"timings": timings, "shape": list(shape), "detected_px": detected}))
+"""
+
+
+def _maxrss_mib() -> float:
+    """Peak RSS of the calling process (run on each Dask worker)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MIB
+
+
+def _run(cmd: list[str], log: Path, *, cap_bytes: float | None = None) -> dict[str, Any]:
+    """Run ``cmd`` to completion: wall s, exit code, its own ``ru_maxrss`` (os.wait4) and stdout.
+
+    With ``cap_bytes`` a watchdog kills the process once its RSS exceeds the cap (``capped`` is then True).
+    """
+    import psutil
+
+    with log.with_suffix(".out").open("w") as out, log.with_suffix(".err").open("w") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=REPO)
+        watched = psutil.Process(proc.pid)
+        capped = False
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if cap_bytes is not None:
+                try:
+                    rss = watched.memory_info().rss
+                except psutil.NoSuchProcess:
+                    rss = 0
+                if rss > cap_bytes and not capped:
+                    capped = True
+                    proc.kill()
+            time.sleep(0.05)
+        wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall": wall, "rc": proc.returncode, "rss_mib": usage.ru_maxrss / MIB, "capped": capped,
+            "stdout": log.with_suffix(".out").read_text(), "stderr": log.with_suffix(".err").read_text()}  # fmt: skip
+
+
+def _job_file(tmp: Path, pack: Path, out: Path, method: str) -> Path:
+    text = f"""name: e2e scaling {pack.name} (SYNTHETIC)
+aoi: {pack / "aoi.geojson"}
+windows:
+  before: {BEFORE[0]}/{BEFORE[1]}
+  after: {AFTER[0]}/{AFTER[1]}
+provider:
+  name: local
+  path: {pack}
+detect:
+  tasks: [fire, clearcut, roads]
+  method: {method}
+fusion:
+  camtrap: {pack / "camtrap"}
+compute:
+  workers: {WORKERS}
+  threads_per_worker: {THREADS}
+  tile_px: 1024
+outputs:
+  dir: {out}
+"""
+    path = tmp / f"job-{pack.name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _skywatch(job: Path, tmp: Path, label: str) -> dict[str, Any]:
+    """`skywatch run` on a fresh 2-process LocalCluster; worker peaks read from each worker at the end."""
+    from distributed import Client, LocalCluster
+
+    t0 = time.perf_counter()
+    cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=THREADS, processes=True, memory_limit="auto",
+                           dashboard_address=None)  # fmt: skip
+    client = Client(cluster)
+    try:
+        client.wait_for_workers(WORKERS)
+        start_s = time.perf_counter() - t0
+        pids_before = client.run(os.getpid)
+        cmd = [sys.executable, "-c", "from skywatch.cli.main import main; main()", "run", str(job),
+               "--scheduler", cluster.scheduler_address]  # fmt: skip
+        r = _run(cmd, tmp / f"skywatch-{label}")
+        pids_after = client.run(os.getpid)
+        r["workers_mib"] = sorted(client.run(_maxrss_mib).values())
+        r["workers_restarted"] = pids_before != pids_after
+    finally:
+        client.close()
+        cluster.close()
+    r["cluster_start_s"] = start_s
+    return r
+
+
+def _fmt(v: float | None, spec: str) -> str:
+    """``v`` formatted by ``spec`` (e.g. "8.1f"), or "-" right-aligned to the same width."""
+    return f"{'-':>{int(spec.split('.')[0])}}" if v is None else format(v, spec)
+
+
+def _measure(size: int, tmp: Path, method: str, cap: float, naive_too: bool) -> dict[str, Any]:
+    """Generate the pack of ``size`` px, run skywatch and (unless told not to) the naive route on it."""
+    pack = tmp / f"pack-{size}"
+    gen = _run([sys.executable, "-c", GEN, str(pack), str(size)], tmp / f"gen-{size}")
+    if gen["rc"] != 0:
+        sys.exit(f"sample generation at {size} px failed:\n{gen['stderr'][-3000:]}")
+    print(f"[{size} px] SYNTHETIC pack generated in {gen['wall']:.1f} s", file=sys.stderr)
+    out = tmp / f"out-{size}"
+    sky = _skywatch(_job_file(tmp, pack, out, method), tmp, str(size))
+    if sky["rc"] != 0:
+        sys.exit(f"skywatch run at {size} px failed (exit {sky['rc']}):\n{sky['stderr'][-3000:]}")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    sky.update(timings=manifest["timings_s"], tiles=manifest["tiles"], counts=manifest["counts"])
+    print(f"[{size} px] skywatch {sky['wall']:.1f} s (+{sky['cluster_start_s']:.1f} s cluster start)", file=sys.stderr)
+    shutil.rmtree(out, ignore_errors=True)
+    naive: dict[str, Any] | None = None
+    if naive_too:
+        spec = {"pack": str(pack), "method": method, "before": BEFORE, "after": AFTER}
+        naive = _run([sys.executable, "-c", NAIVE, json.dumps(spec)], tmp / f"naive-{size}", cap_bytes=cap)
+        if naive["rc"] == 0:
+            naive.update(json.loads(naive["stdout"].strip().splitlines()[-1]))
+        print(f"[{size} px] naive {naive['wall']:.1f} s (exit {naive['rc']})", file=sys.stderr)
+    shutil.rmtree(pack, ignore_errors=True)
+    wall = sky["wall"] + sky["cluster_start_s"]
+    km2 = (size * 10 / 1000) ** 2
+    n_ok = naive is not None and naive["rc"] == 0
+    return {
+        "size": size,
+        "km2": km2,
+        "gen_s": gen["wall"],
+        "sky": sky,
+        "naive": naive,
+        "wall": wall,
+        "tput": km2 / wall / (os.cpu_count() or 1),
+        "worker": max(sky["workers_mib"]),
+        "n_wall": naive["wall"] if naive is not None and n_ok else None,
+        "n_rss": naive["rss_mib"] if naive is not None and n_ok else None,
+    }
+
+
+def _report(rows: list[dict[str, Any]], *, method: str, cap: float, command: str) -> None:
+    cores = os.cpu_count() or 1
+    print(f"skywatch run --method {method} on SYNTHETIC sample packs (write_sample(size_px=...)); {cores} cores, "
+          f"{WORKERS} workers x {THREADS} thread, tile_px 1024")  # fmt: skip
+    print(f"command: {command}")
+    head = (f"{'size px':>8} {'km2':>6} | {'sky wall s':>10} {'detect s':>8} {'km2/s/core':>10} {'worker RSS':>10}"
+            f" {'main RSS':>9} | {'naive s':>8} {'naive RSS':>9} | {'speed x':>7} {'mem x':>6}")  # fmt: skip
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        s, n = r["sky"], r["naive"]
+        speed = r["n_wall"] / r["wall"] if r["n_wall"] else None
+        mem = r["worker"] / r["n_rss"] if r["n_rss"] else None
+        naive_txt = f"{_fmt(r['n_wall'], '8.1f')} {_fmt(r['n_rss'], '9.0f')}"
+        if n is not None and n["rc"] != 0:
+            why = f"killed >{cap / 2**30:.0f}GiB" if n["capped"] else f"exit {n['rc']}"
+            naive_txt = f"{why:>18}"
+        sky_txt = f"{r['wall']:10.1f} {s['timings'].get('detect', 0.0):8.1f} {r['tput']:10.3f}"
+        print(f"{r['size']:8d} {r['km2']:6.0f} | {sky_txt} {r['worker']:10.0f} {s['rss_mib']:9.0f} | {naive_txt} | "
+              f"{_fmt(speed, '7.2f')} {_fmt(mem, '6.2f')}")  # fmt: skip
+    print("RSS: peak MiB (ru_maxrss); worker RSS = max of the 2 workers; main RSS = the `skywatch run` process;")
+    print("sky wall includes the cluster start; speed x = naive wall / skywatch wall; mem x = worker peak / naive peak")
+    for r in rows:
+        s, n = r["sky"], r["naive"]
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in s["timings"].items())
+        restarted = " (a worker was restarted: its peak is lost)" if s["workers_restarted"] else ""
+        extra = ""
+        if n is not None and n["rc"] == 0:
+            extra = f"; naive load {n['timings']['load']:.1f} s, detect {n['timings']['detect']:.1f} s"
+        print(f"  {r['size']} px: tiles {s['tiles']}, workers {[round(v) for v in s['workers_mib']]} MiB{restarted}, "
+              f"cluster start {s['cluster_start_s']:.1f} s, CLI stages s: {stages}{extra}; "
+              f"pack generated in {r['gen_s']:.1f} s")  # fmt: skip
+    base = rows[0]
+    if len(rows) > 1:
+        print(f"scaling against {base['size']} px ({base['km2']:.0f} km2):")
+        for r in rows[1:]:
+            line = (f"  {r['km2'] / base['km2']:.0f}x/1x area: throughput {r['tput'] / base['tput']:.2f}, "
+                    f"worker peak RSS {r['worker'] / base['worker']:.2f}, "
+                    f"main RSS {r['sky']['rss_mib'] / base['sky']['rss_mib']:.2f}")  # fmt: skip
+            if r["n_rss"] and base["n_rss"]:
+                line += (
+                    f"; naive peak RSS {r['n_rss'] / base['n_rss']:.2f}, naive wall {r['n_wall'] / base['n_wall']:.2f}"
+                )
+            print(line)
+    print("goals (issue 7): at 16x skywatch >= 3x faster and <= 0.20x the naive peak memory; throughput and "
+          "per-worker peak RSS flat (ratios ~1.0) across sizes")  # fmt: skip
+    last = rows[-1]
+    hours = PARK_KM2 / (last["tput"] * cores) / 3600
+    print(f"projection: whole park ({PARK_KM2:,.0f} km2, one date pair, this job) at {last['tput']:.3f} km2/s/core "
+          f"x {cores} cores (measured at {last['size']} px) = {hours:.2f} h on this machine")  # fmt: skip
+    print(f"  from: {command}")
+
+
+def main() -> None:
+    """Generate packs, run both routes per size, print the table, ratios and the park projection."""
+    import psutil
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,2000,4000", help="comma-separated edges in 10 m pixels (even)")
+    parser.add_argument("--quick", action="store_true", help="only 1000 and 2000 px (1x and 4x)")
+    parser.add_argument("--method", default="model", choices=["model", "baseline"])
+    parser.add_argument("--naive-cap-gib", type=float, help="kill the naive route above this RSS (default: 85 %% "
+                        "of the memory available at start)")  # fmt: skip
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive route")
+    args = parser.parse_args()
+    sizes = [1000, 2000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
+    cap = args.naive_cap_gib * 2**30 if args.naive_cap_gib else 0.85 * psutil.virtual_memory().available
+    exe = os.path.relpath(sys.executable)
+    command = shlex.join([exe if not exe.startswith("..") else sys.executable, *sys.argv])
+    with tempfile.TemporaryDirectory(prefix="skywatch-e2e-") as tmp:
+        rows = [_measure(size, Path(tmp), args.method, cap, not args.no_naive) for size in sizes]
+    _report(rows, method=args.method, cap=cap, command=command)
+
+
+if __name__ == "__main__":
+    main()
