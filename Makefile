@@ -11,7 +11,7 @@ SHELL := bash
 # pip's "Location ... is ignored" notices so real errors stay visible.
 QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
 
-.PHONY: demo test lint typecheck pytest venv lock clean
+.PHONY: demo test lint typecheck pytest venv lock clean robustness
 
 venv: $(STAMP)
 
@@ -44,3 +44,7 @@ lock: $(STAMP)
 
 clean:
 	rm -rf demo-output .pytest_cache .mypy_cache .ruff_cache
+
+# The bad-input corpus (tests/robustness) with its figures: robustness: T tried, P passed, C corrupted, H hangs, L leaks.
+robustness: $(STAMP)
+	$(BIN)/python benchmarks/robustness.py

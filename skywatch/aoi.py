@@ -266,6 +266,12 @@ def _check_lonlat(geometry: BaseGeometry, path: Path) -> None:
             f"AOI file {str(path)!r}: coordinates out of range (bounds {minx:.4f}, {miny:.4f}, {maxx:.4f}, "
             f"{maxy:.4f}); longitude must lie in [-180, 180] and latitude in [-90, 90] - is the CRS right?"
         )
+    if maxx - minx > 180:  # a ring drawn across +-180, or parts split there (RFC 7946): one side is not one area
+        raise AOIError(
+            f"AOI file {str(path)!r} spans {maxx - minx:.1f} degrees of longitude, so it crosses the antimeridian "
+            "(or is wider than any UTM grid skywatch works on); split it at 180 degrees and run each side as its "
+            "own AOI"
+        )
 
 
 def _check_polygon(geometry: BaseGeometry, path: Path) -> None:

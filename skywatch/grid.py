@@ -9,6 +9,7 @@ is at x = 65 * tile size, y = 466 * tile size metres in EPSG:32652. Edges are mu
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from affine import Affine
@@ -19,6 +20,9 @@ from skywatch.errors import GridError
 from skywatch.types import BBox, TileID
 
 __all__ = ["Tile", "TileGrid", "snap_bounds"]
+
+# "32652-E0065-N0466"; west or south of the zone's origin the numbers are negative: "32652-E-001-N0005"
+_TILE_ID = re.compile(r"(?P<epsg>\d+)-E(?P<col>-?\d+)-N(?P<row>-?\d+)")
 
 
 def snap_bounds(bounds: BBox, resolution: float) -> BBox:
@@ -116,15 +120,11 @@ class TileGrid:
         Raises:
             GridError: the ID is malformed or belongs to another CRS.
         """
-        try:
-            epsg, e, n = tile_id.split("-")
-            col, row = int(e.removeprefix("E")), int(n.removeprefix("N"))
-            ok = int(epsg) == self.epsg and e.startswith("E") and n.startswith("N")
-        except ValueError:
-            ok = False
-        if not ok:
+        m = _TILE_ID.fullmatch(tile_id)
+        ok = m is not None and int(m["epsg"]) == self.epsg
+        if not ok or m is None:
             raise GridError(f"tile ID {tile_id!r} is not of this grid (expected like {self.tile_id(65, 466)!r})")
-        return self.tile(col, row)
+        return self.tile(int(m["col"]), int(m["row"]))
 
     def tiles_for(self, aoi: AOI) -> list[Tile]:
         """Tiles meeting ``aoi``, north to south then west to east (a stable order)."""

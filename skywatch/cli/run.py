@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from skywatch.cli.options import json_option, overwrite_option
+from skywatch.errors import SkywatchError
 
 __all__ = ["run"]
 
@@ -30,9 +31,11 @@ def run(job_file: Path, out: Path | None, dry_run: bool, scheduler: str | None, 
     """
     import yaml
 
-    from skywatch.errors import SkywatchError
-
-    text = job_file.read_text(encoding="utf-8")
+    try:
+        text = job_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        message = f"job file {str(job_file)!r} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        raise SkywatchError(message) from exc
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError:

@@ -195,6 +195,8 @@ def load_job(path: Path) -> JobConfig:
         doc = yaml.safe_load(text)
     except OSError as exc:
         raise DataError(f"cannot read job file {str(path)!r}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"job file {str(path)!r} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
     except yaml.YAMLError as exc:
         raise DataError(f"job file {str(path)!r} is not valid YAML: {exc}") from exc
     if not isinstance(doc, dict) or node is None:

@@ -411,12 +411,19 @@ def write_detect_outputs(plan: DetectPlan, results: Iterable[TileResult], out: P
                     dtype="float32", nodata=float("nan")) as prob_r,
     ):  # fmt: skip
         pieces: list[Piece] = []
+        clear = 0
         for result in results:
+            clear += int((result.classes > 0).sum())
             core = result.core
             row, col = round((extent[3] - core[3]) / res), round((core[0] - extent[0]) / res)
             classes_r.write(result.classes, row, col)
             prob_r.write(result.prob, row, col)
             pieces.extend(result.pieces)
+        if clear == 0:
+            raise DataError(
+                "no pixel of the AOI is clear on both dates (every one is cloud, shadow, snow or nodata): nothing "
+                "was detected because nothing could be seen; widen the windows or raise --max-cloud"
+            )
         rows, lines = join_pieces(plan.run, pieces, classes_r, transform, plan.label, detected_by)
         classes_r.to_cog(out / f"{task}.tif", tags=tags, categorical=True)
         prob_r.to_cog(out / f"{task}_prob.tif", tags=tags)

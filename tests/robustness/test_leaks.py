@@ -1,0 +1,41 @@
+"""Credential leak scan: CLI runs that must fail offline, with fake credentials in the environment; the secrets
+must appear neither on stdout/stderr nor in any file written (the harness scans both for every CLI case)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.robustness.conftest import Probe
+
+DEAD = "http://127.0.0.1:9/stac"  # the discard port: connection refused at once, nothing leaves the machine
+LEAK_CASES = {
+    "detect via cdse (dead endpoint)": ["detect", "fire", "--aoi", "land-of-the-leopard", "--before",
+                                        "2025-09-01/2025-09-10", "--after", "2025-10-15/2025-10-25", "--provider",
+                                        "cdse", "--stac-url", DEAD, "--method", "baseline"],
+    "detect via sentinelhub (offline)": ["detect", "fire", "--aoi", "land-of-the-leopard", "--before",
+                                         "2025-09-01/2025-09-10", "--after", "2025-10-15/2025-10-25", "--provider",
+                                         "sentinelhub", "--method", "baseline"],
+    "search via cdse (dead endpoint)": ["search", "--aoi", "land-of-the-leopard", "--start", "2025-09-01", "--end",
+                                        "2025-09-10", "--provider", "cdse", "--stac-url", DEAD, "--json"],
+}  # fmt: skip
+
+
+HANG = (
+    "bug: offline, `detect --provider sentinelhub` neither fails nor finishes within 20 s (a hang; cause not yet "
+    "traced: skywatch/sources/sentinelhub.py retries/timeouts)"
+)
+CASES = [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=HANG)) if "sentinelhub" in c else c
+         for c in LEAK_CASES]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_failed_remote_run_leaks_no_credentials(probe: Probe, tmp_path: Path, case: str) -> None:
+    args = list(LEAK_CASES[case])
+    out_dir = tmp_path / "out"
+    if args[0] == "detect":
+        args += ["--out", out_dir]
+    probe.guard(out_dir)
+    out = probe.run(args, subprocess_run=True, timeout=20 if "sentinelhub" in case else 60)
+    probe.expect_failure(out)
