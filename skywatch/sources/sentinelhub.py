@@ -42,6 +42,12 @@ def sentinelhub_config(env: Mapping[str, str]) -> Any:
     from sentinelhub import SHConfig
 
     config = SHConfig()
+    # the library's own retries follow skywatch's policy (its defaults wait 5 s and double, so an unreachable
+    # service took over a minute to report)
+    policy = RetryPolicy()
+    config.max_download_attempts = policy.max_attempts
+    config.download_sleep_time = policy.backoff_s
+    config.download_timeout_seconds = policy.timeout_s
     if env.get("SH_CLIENT_ID") and env.get("SH_CLIENT_SECRET"):
         config.sh_client_id = env["SH_CLIENT_ID"]
         config.sh_client_secret = env["SH_CLIENT_SECRET"]
