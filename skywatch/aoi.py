@@ -64,7 +64,18 @@ class AOI:
 
     @property
     def utm_epsg(self) -> int:
-        """EPSG code of the UTM zone of the AOI's centroid (32652 for the park)."""
+        """EPSG code of the UTM zone of the AOI's centroid (32652 for the park).
+
+        Raises:
+            AOIError: the AOI spans more than 180 degrees of longitude: it crosses the antimeridian (a ring drawn
+                across +-180, or parts split there as RFC 7946 asks) or is wider than any grid skywatch works on.
+        """
+        minx, _, maxx, _ = self.geometry.bounds
+        if maxx - minx > 180:
+            raise AOIError(
+                f"AOI {self.name!r} spans {maxx - minx:.1f} degrees of longitude, so it crosses the antimeridian or "
+                "is wider than any UTM grid; split it at 180 degrees and run each side as its own AOI"
+            )
         c = self.geometry.centroid
         return utm_epsg(c.x, c.y)
 
@@ -265,12 +276,6 @@ def _check_lonlat(geometry: BaseGeometry, path: Path) -> None:
         raise AOIError(
             f"AOI file {str(path)!r}: coordinates out of range (bounds {minx:.4f}, {miny:.4f}, {maxx:.4f}, "
             f"{maxy:.4f}); longitude must lie in [-180, 180] and latitude in [-90, 90] - is the CRS right?"
-        )
-    if maxx - minx > 180:  # a ring drawn across +-180, or parts split there (RFC 7946): one side is not one area
-        raise AOIError(
-            f"AOI file {str(path)!r} spans {maxx - minx:.1f} degrees of longitude, so it crosses the antimeridian "
-            "(or is wider than any UTM grid skywatch works on); split it at 180 degrees and run each side as its "
-            "own AOI"
         )
 
 

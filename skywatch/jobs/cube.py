@@ -70,7 +70,7 @@ def default_bands(collection: str) -> tuple[str, ...]:
 def scene_rows(items: Sequence[pystac.Item], aoi: AOI, bands: Sequence[str]) -> list[SceneRow]:
     """Rows for ``items``; ``est_bytes`` is the uncompressed 16-bit pixels of ``bands`` inside the AOI."""
     rows = []
-    utm = aoi.utm_epsg
+    utm = 6933  # an equal-area CRS for the estimate: any AOI, even one wider than a UTM zone, has an area here
     aoi_area = aoi.to_crs(utm)
     for it in items:
         if it.geometry is not None:
