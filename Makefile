@@ -11,7 +11,7 @@ SHELL := bash
 # pip's "Location ... is ignored" notices so real errors stay visible.
 QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
 
-.PHONY: demo test lint typecheck pytest venv lock clean robustness
+.PHONY: demo test lint typecheck pytest venv lock clean robustness audit
 
 venv: $(STAMP)
 
@@ -48,3 +48,10 @@ clean:
 # The bad-input corpus (tests/robustness) with its figures: robustness: T tried, P passed, C corrupted, H hangs, L leaks.
 robustness: $(STAMP)
 	$(BIN)/python benchmarks/robustness.py
+
+# Known vulnerabilities in the pinned dependencies (pip-audit in its own venv, so it never touches the lock).
+# Needs the PyPI JSON API or OSV: on a machine that only reaches a package mirror it reports what it could not audit.
+audit:
+	test -x .audit-venv/bin/pip-audit || ($(PYTHON) -m venv .audit-venv && .audit-venv/bin/pip -q install pip-audit)
+	grep -v -e '^-e' -e '^skywatch' requirements.lock > .audit-venv/requirements.txt
+	.audit-venv/bin/pip-audit -r .audit-venv/requirements.txt --no-deps --disable-pip --progress-spinner off
