@@ -21,7 +21,7 @@ import numpy as np
 import pyogrio
 import rasterio
 import yaml
-from shapely.geometry import Point, shape
+from shapely.geometry import Point
 
 from skywatch.aoi import load_aoi
 from skywatch.camtrap.load import load_table
@@ -34,17 +34,23 @@ from skywatch.detect.roads import road_baseline
 from skywatch.errors import DataError
 from skywatch.fuse.context import incident_context
 from skywatch.fuse.hotspots import exposure_by_threat, hotspots, zonal_summary
-from skywatch.fuse.incidents import LABELS, Incident, incidents_from_masks
+from skywatch.fuse.incidents import Incident, incidents_from_masks
 from skywatch.fuse.risk import DEFAULT_THREATS, Threat, habitat_risk, threat_surface
 from skywatch.grid import TileGrid
 from skywatch.jobs.presence import run_presence, slug, station_rates
 from skywatch.jobs.sample import COLLECTION, write_sample
-from skywatch.outputs.alert_csv import flat_properties
 from skywatch.outputs.alert_store import update_store
 from skywatch.outputs.alerts import alerts_feature_collection, write_alerts
 from skywatch.outputs.atomic import atomic_dir
 from skywatch.outputs.cog import write_cog
-from skywatch.outputs.delivery import RasterLayer, VectorLayer, write_delivery
+from skywatch.outputs.delivery import (
+    RasterLayer,
+    VectorLayer,
+    alerts_frame,
+    aoi_frame,
+    detections_frame,
+    write_delivery,
+)
 from skywatch.sources.local import LocalSource
 from skywatch.sources.odc_load import load_cube, read_errors
 
@@ -318,38 +324,15 @@ def _chain(sample_dir: Path, out: Path, cfg: DemoConfig) -> tuple[list[Incident]
     files.append(out / "alert_store.gpkg")
     files.append(write_alerts(out / "alerts.geojson", update.collection))
 
-    det = gpd.GeoDataFrame(
-        [
-            {
-                "type": i.type,
-                "acq_date": i.detected.isoformat(),
-                "confidence": i.confidence,
-                "confidence_pct": i.confidence_pct,
-                "area_ha": i.area_ha,
-                "length_km": i.length_km,
-                "severity": i.severity or "",
-                "label_en": LABELS[i.type]["en"],
-                "label_ru": LABELS[i.type]["ru"],
-                "label_zh": LABELS[i.type]["zh"],
-                "geometry": i.geometry,
-            }
-            for i in incidents
-        ]
-        or {"type": [], "geometry": []},
-        geometry="geometry",
-        crs=crs,
-    )
-    alert_rows = [{**flat_properties(f["properties"]), "geometry": shape(f["geometry"])}
-                  for f in update.collection["features"]]  # fmt: skip
-    alerts_gdf = gpd.GeoDataFrame(alert_rows or {"id": [], "geometry": []}, geometry="geometry",
-                                  crs="EPSG:4326").to_crs(crs)  # fmt: skip
+    det = detections_frame(incidents, crs)
+    alerts_gdf = alerts_frame(update.collection, crs)
     lines = [i for i in incidents if i.type == "road" and i.extra.get("centreline") is not None]
     centre = gpd.GeoDataFrame(
         {"length_km": [i.length_km for i in lines], "geometry": [i.extra["centreline"] for i in lines]},
         geometry="geometry",
         crs=crs,
     )
-    aoi_gdf = gpd.GeoDataFrame({"name": [aoi.name]}, geometry=[aoi.geometry], crs="EPSG:4326").to_crs(crs)
+    aoi_gdf = aoi_frame(aoi, crs)
     vectors = [
         VectorLayer(name="alerts", kind="alerts", group="Alerts", frame=alerts_gdf),
         VectorLayer(name="hotspots", kind="hotspots", group="Alerts", frame=spots),

@@ -41,14 +41,13 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 from shapely import wkb
-from shapely.geometry.base import BaseGeometry
 
 from skywatch import __version__
 from skywatch.aoi import AOI, load_aoi
 from skywatch.errors import OutputError
 from skywatch.fuse.context import incident_context
 from skywatch.fuse.hotspots import exposure_by_threat, hotspots, zonal_summary
-from skywatch.fuse.incidents import LABELS, Incident
+from skywatch.fuse.incidents import Incident
 from skywatch.fuse.risk import Threat, habitat_risk, threat_surface
 from skywatch.grid import TileGrid
 from skywatch.jobs.config import JobConfig
@@ -61,12 +60,18 @@ from skywatch.jobs.detect import (
     search_window,
     write_detect_outputs,
 )
-from skywatch.outputs.alert_csv import flat_properties
 from skywatch.outputs.alert_store import update_store
 from skywatch.outputs.alerts import alerts_feature_collection, write_alerts
 from skywatch.outputs.atomic import atomic_dir
 from skywatch.outputs.cog import write_cog
-from skywatch.outputs.delivery import RasterLayer, VectorLayer, write_delivery
+from skywatch.outputs.delivery import (
+    RasterLayer,
+    VectorLayer,
+    alerts_frame,
+    aoi_frame,
+    detections_frame,
+    write_delivery,
+)
 from skywatch.sources.base import Source
 from skywatch.sources.registry import open_source
 
@@ -420,17 +425,9 @@ def _fuse(job: JobConfig, plan: Plan, out: Path, detected: date, synthetic: bool
                   tags={**tags, "SKYWATCH_UNITS": "0-1 threat (no camera traps, so no habitat risk)"})  # fmt: skip
         rasters.append(RasterLayer(source="threat.tif", kind="risk", group="Context", vmin=0.0, vmax=1.0,
                                    names=("Threat", "Угроза", "威胁")))  # fmt: skip
-    alert_rows = [{**flat_properties(f["properties"]), "geometry": _shape(f["geometry"])}
-                  for f in update.collection["features"]]  # fmt: skip
-    alerts_gdf = gpd.GeoDataFrame(alert_rows or {"id": [], "geometry": []}, geometry="geometry",
-                                  crs="EPSG:4326").to_crs(crs)  # fmt: skip
+    alerts_gdf = alerts_frame(update.collection, crs)
     vectors.insert(0, VectorLayer(name="alerts", kind="alerts", group="Alerts", frame=alerts_gdf))
-    det = gpd.GeoDataFrame([{"type": i.type, "acq_date": i.detected.isoformat(), "confidence": i.confidence,
-                             "confidence_pct": i.confidence_pct, "area_ha": i.area_ha, "length_km": i.length_km,
-                             "severity": i.severity or "", "label_en": LABELS[i.type]["en"],
-                             "label_ru": LABELS[i.type]["ru"], "label_zh": LABELS[i.type]["zh"],
-                             "geometry": i.geometry} for i in incidents] or {"type": [], "geometry": []},
-                           geometry="geometry", crs=crs)  # fmt: skip
+    det = detections_frame(incidents, crs)
     vectors.append(VectorLayer(name="detections", kind="detections", group="Disturbance", frame=det))
     if "roads" in tasks:
         lines = gpd.read_file(out / "roads.gpkg", layer="centrelines", engine="pyogrio")
@@ -445,18 +442,12 @@ def _fuse(job: JobConfig, plan: Plan, out: Path, detected: date, synthetic: bool
         vectors.append(VectorLayer(name="camera_stations", kind="camera_stations", group="Wildlife", frame=stations))
     if centres is not None:
         vectors.append(VectorLayer(name="activity_centres", kind="activity_centres", group="Wildlife", frame=centres))
-    aoi_gdf = gpd.GeoDataFrame({"name": [aoi.name]}, geometry=[aoi.geometry], crs="EPSG:4326").to_crs(crs)
+    aoi_gdf = aoi_frame(aoi, crs)
     vectors.append(VectorLayer(name="aoi", kind="aoi", group="Context", frame=aoi_gdf))
     write_delivery(out, vectors=vectors, rasters=rasters, epsg=grid.epsg, title=f"skywatch: {job.name}",
                    language=job.outputs.language)  # fmt: skip
     counts["incidents"] = len(incidents)
     return {"counts": counts, "store": store, "secr": secr}
-
-
-def _shape(geom: dict[str, Any]) -> BaseGeometry:
-    from shapely.geometry import shape
-
-    return shape(geom)
 
 
 def _push(job: JobConfig, store: Path) -> str | None:

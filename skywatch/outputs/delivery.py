@@ -4,19 +4,31 @@ second language (Russian or Chinese)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+from shapely.geometry import shape
 
+from skywatch.aoi import AOI
 from skywatch.errors import DataError
-from skywatch.outputs.atomic import atomic_path
-from skywatch.outputs.layer_styles import write_layer_styles
+from skywatch.fuse.incidents import LABELS, Incident
+from skywatch.outputs.alert_csv import flat_properties
+from skywatch.outputs.geopackage import write_geopackage
 from skywatch.outputs.qgis_project import GROUPS, ProjectLayer, write_qgz
 from skywatch.outputs.styles import raster_qml, vector_qml, vector_style, write_qml_sidecar
 
-__all__ = ["LAYER_NAMES", "RasterLayer", "VectorLayer", "write_delivery"]
+__all__ = [
+    "LAYER_NAMES",
+    "RasterLayer",
+    "VectorLayer",
+    "alerts_frame",
+    "aoi_frame",
+    "detections_frame",
+    "write_delivery",
+]
 
 # layer kind -> (English, Russian, Chinese)
 LAYER_NAMES: dict[str, tuple[str, str, str]] = {
@@ -77,20 +89,16 @@ def write_delivery(out: Path, *, vectors: Sequence[VectorLayer], rasters: Sequen
     gpkg = out / gpkg_name
     styles: dict[str, tuple[str, str]] = {}
     project: list[ProjectLayer] = []
-    with atomic_path(gpkg) as tmp:  # layers and their default styles in one temporary file, then one rename
-        for lyr in vectors:
-            lyr.frame.to_file(tmp, layer=lyr.name, driver="GPKG", engine="pyogrio",
-                              dataset_options={"VERSION": "1.2"}, append=tmp.exists())  # fmt: skip
-            geometry = str(lyr.frame.geom_type.iloc[0]) if len(lyr.frame) else _EMPTY_GEOMETRY.get(lyr.kind, "Polygon")
-            fields = [str(c) for c in lyr.frame.columns]
-            styles[lyr.name] = vector_style(lyr.kind, geometry=geometry, language=language, fields=fields,
-                                            name=lyr.name)  # fmt: skip
-            names = LAYER_NAMES[lyr.kind]
-            qml = vector_qml(lyr.kind, geometry=geometry, language=language, fields=fields)
-            project.append(ProjectLayer(name_en=names[0], name_second=_second(names, language), source=gpkg_name,
-                                        provider="ogr", layer_name=lyr.name, geometry=geometry, group=lyr.group,
-                                        qml=qml, visible=lyr.visible))  # fmt: skip
-        write_layer_styles(tmp, styles)
+    for lyr in vectors:
+        geometry = str(lyr.frame.geom_type.iloc[0]) if len(lyr.frame) else _EMPTY_GEOMETRY.get(lyr.kind, "Polygon")
+        fields = [str(c) for c in lyr.frame.columns]
+        styles[lyr.name] = vector_style(lyr.kind, geometry=geometry, language=language, fields=fields, name=lyr.name)
+        names = LAYER_NAMES[lyr.kind]
+        qml = vector_qml(lyr.kind, geometry=geometry, language=language, fields=fields)
+        project.append(ProjectLayer(name_en=names[0], name_second=_second(names, language), source=gpkg_name,
+                                    provider="ogr", layer_name=lyr.name, geometry=geometry, group=lyr.group, qml=qml,
+                                    visible=lyr.visible))  # fmt: skip
+    write_geopackage(gpkg, {lyr.name: lyr.frame for lyr in vectors}, styles=styles)
     files = [gpkg]
     for r in rasters:
         qml = raster_qml(r.kind, vmin=r.vmin, vmax=r.vmax, language=language, change_type=r.change_type)
@@ -101,3 +109,24 @@ def write_delivery(out: Path, *, vectors: Sequence[VectorLayer], rasters: Sequen
     project.sort(key=lambda lyr: order[lyr.group])  # stable: vectors above rasters within a group
     files.append(write_qgz(out / "skywatch.qgz", project, epsg=epsg, title=title, second_language=language))
     return files
+
+
+def detections_frame(incidents: Sequence[Incident], crs: str) -> gpd.GeoDataFrame:
+    """The ``detections`` layer: one row per incident with its figures and labels (in the grid's ``crs``)."""
+    rows = [{"type": i.type, "acq_date": i.detected.isoformat(), "confidence": i.confidence,
+             "confidence_pct": i.confidence_pct, "area_ha": i.area_ha, "length_km": i.length_km,
+             "severity": i.severity or "", "label_en": LABELS[i.type]["en"], "label_ru": LABELS[i.type]["ru"],
+             "label_zh": LABELS[i.type]["zh"], "geometry": i.geometry} for i in incidents]  # fmt: skip
+    return gpd.GeoDataFrame(rows or {"type": [], "geometry": []}, geometry="geometry", crs=crs)
+
+
+def alerts_frame(collection: Mapping[str, Any], crs: str) -> gpd.GeoDataFrame:
+    """The ``alerts`` layer from an alerts FeatureCollection (WGS84), properties flattened, in ``crs``."""
+    rows = [{**flat_properties(f["properties"]), "geometry": shape(f["geometry"])} for f in collection["features"]]
+    frame = gpd.GeoDataFrame(rows or {"id": [], "geometry": []}, geometry="geometry", crs="EPSG:4326")
+    return frame.to_crs(crs)
+
+
+def aoi_frame(aoi: AOI, crs: str) -> gpd.GeoDataFrame:
+    """The ``aoi`` layer: the AOI's outline with its name, in ``crs``."""
+    return gpd.GeoDataFrame({"name": [aoi.name]}, geometry=[aoi.geometry], crs="EPSG:4326").to_crs(crs)

@@ -13,8 +13,15 @@ from skywatch.outputs.atomic import atomic_path
 __all__ = ["write_geopackage"]
 
 
-def write_geopackage(path: Path, layers: Mapping[str, gpd.GeoDataFrame], *, overwrite: bool = True) -> Path:
-    """Write each frame as a layer of one GeoPackage.
+def write_geopackage(
+    path: Path,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    overwrite: bool = True,
+    styles: Mapping[str, tuple[str, str]] | None = None,
+) -> Path:
+    """Write each frame as a layer of one GeoPackage; ``styles`` (layer -> (QML, SLD)) become the layers' default
+    styles in its ``layer_styles`` table, written before the file is renamed into place.
 
     Raises:
         OutputError: exists without ``overwrite`` or not writable.
@@ -29,4 +36,8 @@ def write_geopackage(path: Path, layers: Mapping[str, gpd.GeoDataFrame], *, over
                 dataset_options={"VERSION": "1.2"},
                 append=tmp.exists(),
             )
+        if styles:
+            from skywatch.outputs.layer_styles import write_layer_styles
+
+            write_layer_styles(tmp, styles)
     return path

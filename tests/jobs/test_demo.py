@@ -153,7 +153,9 @@ def test_alerts_carry_context_and_store(demo_result: DemoResult) -> None:
     assert fire["properties"]["stations_nearby"]  # the sample's fire burns among the cameras
     assert (demo_result.out / "alert_store.gpkg").exists()
     summary = json.loads((demo_result.out / "summary.json").read_text())
-    assert summary["alerts"]["new"] == len(feats) and summary["zones"][0]["high_risk_ha"] >= 0
+    zone = summary["zones"][0]
+    assert summary["alerts"]["new"] == len(feats) and zone["assessed_ha"] > 0 and 0 < zone["max_risk"] <= 1
+    assert summary["hotspots"] and summary["hotspots"][0]["rank"] == 1
 
 
 def test_qgis_opens_the_demo_project_styled(demo_result: DemoResult, tmp_path: Path) -> None:

@@ -24,9 +24,8 @@ from affine import Affine
 from shapely.geometry import LineString, Point, Polygon, box
 
 from skywatch.errors import DataError
-from skywatch.outputs.atomic import atomic_path
 from skywatch.outputs.cog import write_cog
-from skywatch.outputs.layer_styles import write_layer_styles
+from skywatch.outputs.geopackage import write_geopackage
 from skywatch.outputs.qgis_project import GROUPS, ProjectLayer, write_qgz
 from skywatch.outputs.styles import raster_qml, vector_qml, vector_style, write_qml_sidecar
 
@@ -145,23 +144,13 @@ def build_delivery(out: Path, *, language: str = "ru") -> Path:
     out.mkdir(parents=True, exist_ok=True)
     frames = _frames()
     gpkg = out / "skywatch.gpkg"
-    with atomic_path(gpkg) as tmp:  # layers and styles into the temporary file, one rename (as the pipeline)
-        for name, frame in frames.items():
-            frame.to_file(
-                tmp,
-                layer=name,
-                driver="GPKG",
-                engine="pyogrio",
-                dataset_options={"VERSION": "1.2"},
-                append=tmp.exists(),
-            )
-        styles = {
-            name: vector_style(
-                VECTORS[name][0], geometry=f.geom_type.iloc[0], language=language, fields=list(f.columns), name=name
-            )
-            for name, f in frames.items()
-        }
-        write_layer_styles(tmp, styles)
+    styles = {
+        name: vector_style(
+            VECTORS[name][0], geometry=f.geom_type.iloc[0], language=language, fields=list(f.columns), name=name
+        )
+        for name, f in frames.items()
+    }
+    write_geopackage(gpkg, frames, styles=styles)  # layers and styles in one file, one rename
     transform = Affine(RES, 0, X0, 0, -RES, Y0)
     rasters = []
     for name, (kind, group, en, ru, vmin, vmax) in RASTERS.items():

@@ -13,7 +13,7 @@ from shapely.geometry import LineString, Point, Polygon
 
 from skywatch.errors import DataError
 from skywatch.fuse.incidents import LABELS
-from skywatch.outputs.atomic import atomic_path
+from skywatch.outputs.geopackage import write_geopackage
 from skywatch.outputs.layer_styles import write_layer_styles
 from skywatch.outputs.styles import (
     RASTER_KINDS,
@@ -208,22 +208,12 @@ def _frames() -> dict[str, gpd.GeoDataFrame]:
 def _write_gpkg_with_styles(path: Path) -> None:
     """As the pipeline does: layers and styles into the temporary file, then one rename."""
     frames = _frames()
-    with atomic_path(path) as tmp:
-        for name, frame in frames.items():
-            frame.to_file(
-                tmp,
-                layer=name,
-                driver="GPKG",
-                engine="pyogrio",
-                dataset_options={"VERSION": "1.2"},
-                append=tmp.exists(),
-            )
-        styles = {
-            name: vector_style(name, geometry=frame.geom_type.iloc[0], fields=list(frame.columns), name=name)
-            for name, frame in frames.items()
-        }
-        write_layer_styles(tmp, styles)
-        assert not list(path.parent.glob("*-journal")) and not list(path.parent.glob("*-wal"))
+    styles = {
+        name: vector_style(name, geometry=frame.geom_type.iloc[0], fields=list(frame.columns), name=name)
+        for name, frame in frames.items()
+    }
+    write_geopackage(path, frames, styles=styles)  # layers and styles in one file, one rename
+    assert not list(path.parent.glob("*-journal")) and not list(path.parent.glob("*-wal"))
 
 
 def test_layer_styles_table_is_what_qgis_writes_and_gdal_still_reads(tmp_path: Path) -> None:
