@@ -33,9 +33,8 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from skywatch.aoi import AOI
-from skywatch.cube.clip import clip_to
-from skywatch.cube.composite import best_pixel_composite
-from skywatch.cube.mask import apply_mask, buffer_invalid
+from skywatch.cube.clip import aoi_mask
+from skywatch.cube.mask import DEFAULT_INVALID_SCL, buffer_invalid
 from skywatch.detect.clearcut import bright_change, clearcut_baseline, forest_mask
 from skywatch.detect.fire import (
     RDNBR_BURNED,
@@ -139,20 +138,36 @@ def search_window(source: Source, aoi: AOI, window: tuple[date, date], max_cloud
 def _composite(
     run: DetectRun, items: Sequence[pystac.Item], bounds: BBox
 ) -> tuple[dict[str, np.ndarray], np.ndarray, Any]:
-    """Best-pixel composite of ``items`` over ``bounds``: band arrays, the valid mask and the geobox."""
+    """Best-pixel composite of ``items`` over ``bounds``: band arrays, the valid mask and the geobox.
+
+    The same rule as :func:`skywatch.cube.composite.best_pixel_composite` over the SCL-masked cube clipped to the
+    AOI (per band, the value from the least cloudy scene where it is valid), done in numpy on the loaded tile:
+    one read of the tile, no per-step task graph (the xarray form cost about as much as the reads)."""
     cube = run.source.load(items, bands=BANDS, bounds=bounds, epsg=run.grid.epsg, resolution=run.grid.resolution)
-    cube = clip_to(apply_mask(cube), run.aoi_geom)
+    geobox = cube.odc.geobox
+    with read_errors():
+        raw = cube.compute()
     covers = []
-    for t in cube.time.values:
+    for t in raw.time.values:
         day = np.datetime64(t, "D")
         c = [cloud_cover(it.properties) for it in items if it.datetime and np.datetime64(it.datetime.date()) == day]
         covers.append(min([v for v in c if v is not None], default=100.0))
-    best = best_pixel_composite(cube, covers)
-    with read_errors():
-        values = best.compute()
-    arrays = {str(b): np.asarray(values[b].values, dtype=np.float32) for b in values.data_vars}
+    order = np.argsort(np.asarray(covers, dtype=float), kind="stable")
+    usable = ~np.isin(np.asarray(raw["scl"].values), sorted(DEFAULT_INVALID_SCL))
+    usable &= np.asarray(aoi_mask(run.aoi_geom, geobox).values)[None]
+    arrays: dict[str, np.ndarray] = {}
+    for band in BANDS:
+        if band == "scl":
+            continue
+        values = np.asarray(raw[band].values, dtype=np.float32)
+        best = np.full(values.shape[1:], np.nan, dtype=np.float32)
+        for t in order:
+            take = usable[t] & np.isnan(best)
+            best[take] = values[t][take]
+        arrays[band] = best
+    del raw
     valid = np.asarray(np.isfinite(np.stack(list(arrays.values()))).all(axis=0))
-    return arrays, buffer_invalid(valid, run.cloud_buffer_px), cube.odc.geobox
+    return arrays, buffer_invalid(valid, run.cloud_buffer_px), geobox
 
 
 def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, np.ndarray], valid: np.ndarray,
@@ -246,11 +261,20 @@ def detect_tile_tasks(runs: dict[str, DetectRun], load: BBox, core: BBox) -> dic
     return out
 
 
+# A tile (with its halo) up to this edge goes through the model in one piece; larger ones (a large --tile-px) in
+# chunks of this size with the model's own halo, so the model's working memory stays bounded either way.
+MODEL_CHUNK_PX = 2048
+
+
 def _predict(model: SegModel, arrays: dict[str, np.ndarray]) -> np.ndarray:
-    """The model's probability, predicted tile by tile under Dask (halo from the model's metadata)."""
+    """The model's probability over a tile with its halo (wider than the model's receptive field, so the core
+    equals the whole-array prediction); chunked under Dask only when the tile is larger than MODEL_CHUNK_PX."""
     model.check_inputs(list(arrays))
     feats = compute_features(model.spec.features, arrays)
-    lazy = predict_tiled(model.predict_features, da.from_array(feats, chunks=(-1, 1024, 1024)), halo=model.spec.halo)
+    if max(feats.shape[1:]) <= MODEL_CHUNK_PX:
+        return model.predict_features(feats)
+    lazy = predict_tiled(model.predict_features, da.from_array(feats, chunks=(-1, MODEL_CHUNK_PX, MODEL_CHUNK_PX)),
+                         halo=model.spec.halo, chunk_px=MODEL_CHUNK_PX)  # fmt: skip
     return np.asarray(lazy.compute())
 
 

@@ -36,10 +36,11 @@ class TiledRaster:
     def __init__(self, path: Path, *, shape: tuple[int, int], transform: Affine, epsg: int, dtype: str,
                  nodata: float) -> None:  # fmt: skip
         self.path = path
+        # a working file, read once more: the fastest DEFLATE level (the COG gets GDAL's default)
         self._ds = rasterio.open(
             path, "w+", driver="GTiff", height=shape[0], width=shape[1], count=1, dtype=dtype,
             crs=f"EPSG:{epsg}", transform=transform, nodata=nodata, tiled=True, blockxsize=256, blockysize=256,
-            compress="DEFLATE", BIGTIFF="IF_SAFER",
+            compress="DEFLATE", ZLEVEL=1, BIGTIFF="IF_SAFER",
         )  # fmt: skip
 
     def write(self, data: np.ndarray, row: int, col: int) -> None:
