@@ -20,7 +20,11 @@ The environment that GDAL and the providers read (``GDAL_*``, ``AWS_*``, ``CDSE_
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import errno
 import json
+import logging
 import os
 import platform
 import shutil
@@ -44,7 +48,7 @@ from shapely import wkb
 
 from skywatch import __version__
 from skywatch.aoi import AOI, load_aoi
-from skywatch.errors import OutputError
+from skywatch.errors import OutputError, SkywatchError
 from skywatch.fuse.context import incident_context
 from skywatch.fuse.hotspots import exposure_by_threat, hotspots, zonal_summary
 from skywatch.fuse.incidents import Incident
@@ -81,6 +85,9 @@ ENV_PREFIXES = ("GDAL_", "CPL_", "VSI_", "AWS_", "CDSE_", "SH_", "EARTHENGINE_",
 # Throughput used for --dry-run's time estimate: the baseline detectors ran at about 0.6 Mpx/s per core per
 # detector over two dates on the 2-core reference machine (benchmarks/detect_tiles.py, 1000 x 1000 px in 1.6 s).
 EST_MPX_PER_S_PER_CORE = 0.6
+# How long to try reaching an existing scheduler (--scheduler / DASK_SCHEDULER_ADDRESS) before giving up.
+SCHEDULER_CONNECT_S = 10.0
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 _TYPES = {"burn_scar": "burn_scar", "active_fire": "fire_active", "clearcut": "clearcut", "road": "road"}
 
 
@@ -209,18 +216,37 @@ def run_tile(spec: TileTask) -> list[str]:
     return list(spec.checkpoints.values())
 
 
+def _run_tile_or_write_error(spec: TileTask) -> list[str] | OSError:
+    """:func:`run_tile` on a worker, handing a checkpoint that cannot be written (disk full, read-only) back as a
+    value: that is no crash for Dask to retry and log with a traceback, but one error for the client to report."""
+    try:
+        return run_tile(spec)
+    except OSError as exc:
+        if isinstance(exc, SkywatchError) or exc.errno not in _WRITE_ERRNOS:
+            raise
+        return OSError(exc.errno, exc.strerror, exc.filename)
+
+
 def _worker_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
 
 
 def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None,
              progress: Callable[[str], None] | None) -> None:  # fmt: skip
-    """Run the tile tasks on Dask (skipping checkpointed ones before they are even sent)."""
+    """Run the tile tasks on Dask (skipping checkpointed ones before they are even sent).
+
+    Raises:
+        OutputError: the checkpoint folder cannot be made, or a tile could not be written (disk full, ...);
+        SkywatchError: the scheduler cannot be reached or is lost mid-run, or a tile's workers keep dying. The
+            tiles finished so far stay checkpointed either way, so running the job again resumes.
+    """
     todo = [t for t in tasks if not all(Path(p).exists() for p in t.checkpoints.values())]
     if progress is not None:
         progress(f"{len(tasks) - len(todo)} of {len(tasks)} tile task(s) already checkpointed")
     if not todo:
         return
+    from concurrent.futures import CancelledError
+
     from distributed import Client, LocalCluster, as_completed
     from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -234,24 +260,103 @@ def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None,
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     cluster = None
     if address:
-        client = Client(address)
+        try:
+            client = Client(address, timeout=SCHEDULER_CONNECT_S)
+        except (OSError, TimeoutError, ValueError) as exc:  # refused/unreachable (after the timeout), bad address
+            raise SkywatchError(
+                f"cannot reach the Dask scheduler at {address!r} within {SCHEDULER_CONNECT_S:g} s "
+                f"({_first_line(exc)}); check --scheduler / DASK_SCHEDULER_ADDRESS, or leave both unset to run on "
+                "a local cluster"
+            ) from exc
     else:
         workers = job.compute.workers or max(1, min(len(todo), os.cpu_count() or 1))
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=job.compute.threads_per_worker, processes=True,
-                               memory_limit=job.compute.memory_limit, dashboard_address=None)  # fmt: skip
+        try:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=job.compute.threads_per_worker,
+                                   processes=True, memory_limit=job.compute.memory_limit,
+                                   dashboard_address=None)  # fmt: skip
+        except (OSError, RuntimeError) as exc:  # distributed wraps its start failures in RuntimeError
+            raise SkywatchError(
+                f"could not start a local Dask cluster ({_first_line(exc)}): is the disk with the temporary folder "
+                "full? free some space, or pass --scheduler ADDRESS to use a running cluster"
+            ) from exc
         client = Client(cluster)
+    failed: tuple[str, BaseException] | None = None
     try:
+        for folder in sorted({Path(p).parent for t in todo for p in t.checkpoints.values()}):
+            try:  # here, not on a worker: an unwritable output folder is one clear error, not a task failure
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(f"cannot create checkpoint folder {str(folder)!r}: {exc.strerror or exc}") from exc
         client.register_plugin(_Env(_worker_env()), name="skywatch-env")
-        futures = [client.submit(run_tile, t, key=f"skywatch-tile-{t.tile_id}", retries=3, pure=False)
-                   for t in todo]  # fmt: skip
+        futures = [client.submit(_run_tile_or_write_error, t, key=f"skywatch-tile-{t.tile_id}", retries=3,
+                                 pure=False) for t in todo]  # fmt: skip
         for done, fut in enumerate(as_completed(futures), start=1):
-            fut.result()
+            if fut.status == "error":  # the task itself failed, after its retries
+                failed = (str(fut.key), fut.exception())
+                break
+            if isinstance(result := fut.result(), OSError):  # its checkpoint could not be written
+                failed = (str(fut.key), result)
+                break
             if progress is not None:
                 progress(f"tile tasks {done}/{len(todo)}")
+    except SkywatchError:
+        raise
+    except (CancelledError, OSError) as exc:  # the scheduler went away: futures cancelled, comms closed
+        where = f"at {address!r}" if address else "of the local cluster"
+        reason = "its connection closed" if isinstance(exc, CancelledError) else _first_line(exc)
+        raise SkywatchError(
+            f"lost the Dask scheduler {where} mid-run ({reason}); finished tiles are checkpointed: "
+            "start the scheduler again and run the same command to resume"
+        ) from exc
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        with _quiet_cancelled_reconnects():
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    if failed is not None:
+        _raise_tile_error(*failed)
+
+
+@contextlib.contextmanager
+def _quiet_cancelled_reconnects() -> Iterator[None]:
+    """While the client closes, drop the tracebacks distributed logs when closing cancels its attempts to reach
+    a scheduler that is gone: they would bury skywatch's one-line error and say nothing more."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+    loggers = [logging.getLogger(name) for name in ("distributed.client", "distributed.utils")]
+    for logger in loggers:
+        logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(keep)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message on one line (Dask's span several), at most 200 characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _raise_tile_error(key: str, exc: BaseException) -> None:
+    """Re-raise a failed tile task's error: skywatch's own as they are, a checkpoint that could not be written
+    (disk full, read-only) as :class:`OutputError`, workers that kept dying as :class:`SkywatchError`; anything
+    else is a bug and keeps its traceback."""
+    from distributed import KilledWorker
+
+    resume = "tiles finished so far are checkpointed: run the same command again to resume"
+    if isinstance(exc, OSError) and not isinstance(exc, SkywatchError) and exc.errno in _WRITE_ERRNOS:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise OutputError(f"tile task {key} could not write its checkpoint: {exc.strerror}{where}; {resume}") from exc
+    if isinstance(exc, KilledWorker):
+        raise SkywatchError(
+            f"Dask workers kept dying on tile task {key} (out of memory? raise compute.memory_limit or lower "
+            f"compute.tile_px); {resume}"
+        ) from exc
+    raise exc
 
 
 def _checkpoint_dir(out: Path) -> Path:
