@@ -181,7 +181,7 @@ def _skywatch(job: Path, tmp: Path, label: str) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=THREADS, processes=True, memory_limit="auto",
-                           dashboard_address=None)  # fmt: skip
+                           dashboard_address=":0")  # fmt: skip
     client = Client(cluster)
     try:
         client.wait_for_workers(WORKERS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import warnings
 from typing import Any
@@ -33,6 +35,26 @@ class _Group(click.Group):
         except SkywatchError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
+        except OSError as exc:
+            if exc.errno not in _WRITE_ERRNOS:
+                raise
+            # Output streams that cannot take more (stdout on a full disk, a closed pipe): never a bug of
+            # skywatch's, so one line, and stdout pointed at /dev/null so the interpreter's last flush is quiet.
+            _silence_stdout()
+            if exc.errno != errno.EPIPE:  # `skywatch ... | head` closing early is not an error worth a line
+                click.echo(f"error: could not write the output: {exc.strerror or exc}", err=True)
+            ctx.exit(1)
+
+
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EPIPE, errno.EIO})
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (captured in tests)
+        pass
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

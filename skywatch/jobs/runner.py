@@ -180,9 +180,13 @@ def _save_checkpoint(path: Path, result: TileResult) -> None:
                "dnbr_n": p.dnbr_n, "wkb": p.geometry.wkb_hex} for p in result.pieces]  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez_compressed(tmp, classes=result.classes, prob=result.prob, core=np.asarray(result.core),
-                        pieces=np.asarray(json.dumps(pieces)))  # fmt: skip
-    os.replace(tmp, path)
+    try:
+        np.savez_compressed(tmp, classes=result.classes, prob=result.prob, core=np.asarray(result.core),
+                            pieces=np.asarray(json.dumps(pieces)))  # fmt: skip
+        os.replace(tmp, path)
+    except BaseException:  # a full disk or a kill mid-write: no partial checkpoint stays behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _load_checkpoint(path: Path) -> TileResult:
@@ -270,10 +274,10 @@ def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None,
             ) from exc
     else:
         workers = job.compute.workers or max(1, min(len(todo), os.cpu_count() or 1))
-        try:
+        try:  # dashboard on a free port (":0"): None still means :8787, which warns when two jobs run at once
             cluster = LocalCluster(n_workers=workers, threads_per_worker=job.compute.threads_per_worker,
                                    processes=True, memory_limit=job.compute.memory_limit,
-                                   dashboard_address=None)  # fmt: skip
+                                   dashboard_address=":0")  # fmt: skip
         except (OSError, RuntimeError) as exc:  # distributed wraps its start failures in RuntimeError
             raise SkywatchError(
                 f"could not start a local Dask cluster ({_first_line(exc)}): is the disk with the temporary folder "

@@ -175,6 +175,8 @@ def _source_info(folder: Path, layer: ProjectLayer, project_crs: CRS) -> tuple[C
         else:
             meta = pyogrio.read_info(file, layer=layer.layer_name)
             crs = CRS.from_user_input(meta["crs"]) if meta.get("crs") else project_crs
+            if meta.get("total_bounds") is None:  # an empty layer (a run without detections): no extent
+                return crs, None
             left, bottom, right, top = (float(v) for v in meta["total_bounds"])
     except Exception as exc:  # rasterio/pyogrio/pyproj errors: a project may still point at it
         raise DataError(f"cannot read layer {layer.name_en!r} from {str(file)!r}: {exc}") from exc

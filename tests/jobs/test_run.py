@@ -143,7 +143,7 @@ def test_losing_a_worker_still_completes_identically(reference: Path, sample_dir
 
     out = tmp_path / "out"
     ckpt = tmp_path / ".out.checkpoints"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         with Client(cluster) as client:
             pids = client.run(os.getpid)
         killed: list[int] = []

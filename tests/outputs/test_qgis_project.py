@@ -279,6 +279,17 @@ def test_bad_project_input_is_a_clear_error(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 
+def test_empty_vector_layer_is_listed_without_extent(tmp_path: Path) -> None:
+    """A run without detections still gets its project: an empty layer has no extent to read (pyogrio says None)."""
+    empty = gpd.GeoDataFrame({"type": []}, geometry=gpd.GeoSeries([], crs=f"EPSG:{EPSG}"), crs=f"EPSG:{EPSG}")
+    write_geopackage(tmp_path / "d.gpkg", {"alerts": empty})
+    layer = ProjectLayer(name_en="Alerts", name_second="Тревоги", source="d.gpkg", provider="ogr",
+                         layer_name="alerts", group="Alerts", qml=vector_qml("alerts", geometry="Polygon"))  # fmt: skip
+    path = write_qgz(tmp_path / "p.qgz", [layer], epsg=EPSG, title="t")
+    with zipfile.ZipFile(path) as archive:
+        assert "alerts" in archive.read("p.qgs").decode("utf-8")
+
+
 # ----------------------------------------------------------------------------------------------------- real QGIS
 def _qgis_env(tmp: Path) -> dict[str, str]:
     """Debian's Python and QGIS, untouched by the venv's GDAL/PROJ settings; profile and runtime dirs in ``tmp``."""

@@ -269,8 +269,6 @@ def test_full_disk_updating_the_alert_store_leaves_it_byte_identical(fault_probe
     assert leftovers(fault_probe.tmp_path) == []
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: data written to a full stdout ends in an OSError traceback; "
-                   "skywatch/cli/main.py's group should turn it into one error line")  # fmt: skip
 def test_stdout_on_a_full_disk(fault_probe: FaultProbe, demo_result: DemoResult) -> None:
     store = fault_probe.tmp_path / "store.gpkg"
     _store_with_demo_alerts(store, demo_result)
