@@ -81,7 +81,8 @@ from skywatch.sources.registry import open_source
 
 __all__ = ["JobResult", "Plan", "TileTask", "plan_job", "run_job", "run_tile"]
 
-ENV_PREFIXES = ("GDAL_", "CPL_", "VSI_", "AWS_", "CDSE_", "SH_", "EARTHENGINE_", "AZURE_", "PC_SDK_", "GOOGLE_")
+_PROVIDERS = ("CDSE_", "SH_", "EARTHENGINE_", "AZURE_", "PC_SDK_", "GOOGLE_")
+ENV_PREFIXES = ("GDAL_", "CPL_", "VSI_", "AWS_", *_PROVIDERS, "SKYWATCH_HTTP_")
 # Throughput used for --dry-run's time estimate: the baseline detectors ran at about 0.6 Mpx/s per core per
 # detector over two dates on the 2-core reference machine (benchmarks/detect_tiles.py, 1000 x 1000 px in 1.6 s).
 EST_MPX_PER_S_PER_CORE = 0.6

@@ -9,12 +9,21 @@ Retries with exponential backoff and jitter on timeouts, connection errors, 429 
 - Pixel reads go through GDAL, which retries 429/5xx itself (``GDAL_HTTP_MAX_RETRY``/``GDAL_HTTP_RETRY_DELAY``)
   but ignores ``Retry-After`` (measured with GDAL 3.10 against tests/helpers/range_server.py). So before a cube is
   read, :func:`probe` asks each asset once through this adapter, waiting as the server says; GDAL's own retries
-  then cover transient errors during the read.
+  then cover transient errors during the read. GDAL 3.10.3 also retries a request reset or timed out before its
+  answer began, and a data range reset mid-body; a header range broken off mid-body, a range that times out
+  mid-body and a body shorter than its Content-Length fail the read (all measured against the same server, see
+  tests/robustness/test_network_faults.py). :func:`skywatch.sources.odc_load.read_errors` then names the asset
+  and clears GDAL's cache of it, so the next read (Dask's retry of a tile, a rerun) starts afresh.
+
+:meth:`RetryPolicy.from_env` (what :func:`skywatch.sources.registry.open_source` uses by default) reads the
+policy from ``SKYWATCH_HTTP_TIMEOUT``, ``SKYWATCH_HTTP_ATTEMPTS``, ``SKYWATCH_HTTP_BACKOFF`` and
+``SKYWATCH_HTTP_MAX_WAIT``: a slow link, an impatient scheduled job, or the fault tests' 1 s timeout.
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -26,11 +35,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from skywatch.errors import SourceError
+from skywatch.errors import DataError, SourceError
 
 __all__ = [
+    "ENV_SETTINGS",
     "AuthError",
     "RetryPolicy",
+    "describe_failure",
     "gdal_retry_options",
     "parse_retry_after",
     "probe",
@@ -40,6 +51,13 @@ __all__ = [
 ]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# environment variable -> RetryPolicy field it sets (RetryPolicy.from_env); the advice in error messages names them
+ENV_SETTINGS = {
+    "SKYWATCH_HTTP_TIMEOUT": "timeout_s",
+    "SKYWATCH_HTTP_ATTEMPTS": "max_attempts",
+    "SKYWATCH_HTTP_BACKOFF": "backoff_s",
+    "SKYWATCH_HTTP_MAX_WAIT": "max_total_s",
+}
 
 
 class AuthError(SourceError, PermissionError):
@@ -66,6 +84,28 @@ class RetryPolicy:
     jitter: float = 0.5
     timeout_s: float = 30.0
     statuses: frozenset[int] = field(default=RETRY_STATUSES)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RetryPolicy:
+        """The default policy, with the fields named in :data:`ENV_SETTINGS` taken from ``env`` where set.
+
+        Raises:
+            DataError: a value that is not a positive number (``SKYWATCH_HTTP_ATTEMPTS``: a whole number >= 1).
+        """
+        values: dict[str, Any] = {}
+        for name, attr in ENV_SETTINGS.items():
+            text = env.get(name, "").strip()
+            if not text:
+                continue
+            try:
+                value = int(text) if attr == "max_attempts" else float(text)
+            except ValueError:
+                value = -1
+            if not value > 0 or (attr == "max_attempts" and value < 1) or not math.isfinite(value):
+                kind = "a whole number >= 1" if attr == "max_attempts" else "a positive number of seconds"
+                raise DataError(f"{name}={text!r} is not {kind}; unset it for the default ({getattr(cls(), attr)})")
+            values[attr] = value
+        return cls(**values)
 
     def wait(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
@@ -148,7 +188,7 @@ def probe(
             )
             resp.close()
         except (requests.ConnectionError, requests.Timeout) as exc:
-            last = type(exc).__name__
+            last = describe_failure(exc, policy)
         else:
             if resp.status_code in (200, 206):
                 return resp
@@ -169,18 +209,57 @@ def probe(
         sleep(delay)
     raise SourceError(
         f"{public_url(url)} still failing after {attempt} attempt(s) in {time.monotonic() - start:.1f} s "
-        f"(last: {last}); the service may be overloaded - try again later or raise the retry limits"
+        f"(last: {last}); the service may be overloaded or down - try again later, or raise the retry limits "
+        "(SKYWATCH_HTTP_ATTEMPTS, SKYWATCH_HTTP_TIMEOUT)"
     )
 
 
+def describe_failure(exc: BaseException, policy: RetryPolicy) -> str:
+    """What went wrong with a request, in a few words, from the exception ``requests``/urllib3 raised.
+
+    Looks through wrapped causes (urllib3's ``MaxRetryError.reason``, ``__cause__``/``__context__``) and never
+    repeats the exception's text, which can carry a URL with its query string.
+    """
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or any(e is s for s in seen) or len(seen) > 20:
+            continue
+        seen.append(e)
+        todo.extend([e.__cause__, e.__context__, getattr(e, "reason", None)])
+        todo.extend(a for a in e.args if isinstance(a, BaseException))
+    names = {type(e).__name__ for e in seen}
+    text = " ".join(str(e) for e in seen).lower()
+    if names & {"ReadTimeout", "ReadTimeoutError", "ConnectTimeout", "ConnectTimeoutError", "Timeout", "TimeoutError"}:
+        return f"no answer within the {policy.timeout_s:g} s timeout"
+    if "IncompleteRead" in names or "incompleteread" in text:
+        return "the answer was cut short (fewer bytes than its Content-Length)"
+    if "ConnectionResetError" in names or "connection reset" in text:
+        return "the connection was reset"
+    if "ConnectionRefusedError" in names or "connection refused" in text:
+        return "the connection was refused (is the server up?)"
+    if names & {"RemoteDisconnected", "ProtocolError", "ChunkedEncodingError"}:
+        return "the server closed the connection mid-answer"
+    if names & {"NameResolutionError", "gaierror"}:
+        return "the host name could not be resolved"
+    return type(exc).__name__
+
+
 def gdal_retry_options(policy: RetryPolicy) -> dict[str, Any]:
-    """GDAL configuration options that make /vsicurl/ reads retry like ``policy``."""
+    """GDAL configuration options that make /vsicurl/ reads retry like ``policy``.
+
+    The timeouts are whole seconds of at least 1: GDAL hands them to libcurl (CURLOPT_TIMEOUT,
+    CURLOPT_CONNECTTIMEOUT), where 0 means no limit at all (or libcurl's 300 s default for connecting), so a
+    sub-second ``timeout_s`` truncated to 0 would let a stalled server hang the read.
+    """
+    timeout = max(1, math.ceil(policy.timeout_s))
     return {
         "GDAL_HTTP_MAX_RETRY": policy.max_attempts - 1,
         "GDAL_HTTP_RETRY_DELAY": policy.backoff_s,
         "GDAL_HTTP_RETRY_CODES": ",".join(str(s) for s in sorted(policy.statuses)),
-        "GDAL_HTTP_TIMEOUT": int(policy.timeout_s),
-        "GDAL_HTTP_CONNECTTIMEOUT": min(10, int(policy.timeout_s)),
+        "GDAL_HTTP_TIMEOUT": timeout,
+        "GDAL_HTTP_CONNECTTIMEOUT": min(10, timeout),
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
         "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff,.TIF,.jp2",
     }

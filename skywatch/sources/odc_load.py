@@ -9,7 +9,9 @@ adapter (honouring ``Retry-After``) and then read by GDAL with the same retry po
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -148,8 +150,9 @@ class _FailedReads(logging.Handler):
 
 @contextlib.contextmanager
 def read_errors() -> Iterator[None]:
-    """Turn failures while computing a cube (truncated or corrupt assets, broken connections) into one
-    :class:`SourceError` that names the asset, instead of odc's log lines and a traceback."""
+    """Turn failures while computing a cube (truncated or corrupt assets, broken connections, error statuses left
+    after GDAL's retries, timeouts) into one :class:`SourceError` that names the asset (no query string), what
+    failed and what to do, instead of odc's log lines and a traceback."""
     logger = logging.getLogger("odc.loader._rio")
     handler = _FailedReads()
     logger.addHandler(handler)
@@ -159,14 +162,102 @@ def read_errors() -> Iterator[None]:
     except SourceError:
         raise
     except Exception as exc:  # raised from GDAL/odc inside dask tasks
-        if not handler.uris and "Rasterio" not in type(exc).__name__:
+        uris = handler.uris or _uris_in_traceback(exc)
+        if not uris and "Rasterio" not in type(exc).__name__:
             raise
-        where = public_url(handler.uris[0]) if handler.uris else "an asset"
-        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise SourceError(
-            f"reading {where} failed: the file looks truncated or corrupt, or the server broke off ({first}); "
-            "re-run to retry, or report the asset to the provider"
-        ) from None
+        where = public_url(uris[0]) if uris else "an asset"
+        _forget_cached(uris)
+        raise SourceError(f"reading {where} failed: {_read_failure(exc)}") from None
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
+
+
+def _uris_in_traceback(exc: BaseException) -> list[str]:
+    """The asset odc-loader was reading when ``exc`` was raised (its ``src.uri``), for errors it does not log.
+
+    GDAL 3.10.3 takes a first range read that timed out mid-body for the end of the file and opens the COG
+    without its georeferencing (warnings only); odc-geo then fails an ``assert`` on the missing CRS, which
+    odc-loader neither catches nor logs. Only errors raised while a source was being read are found here; any
+    other exception stays what it is.
+    """
+    found = []
+    tb = exc.__traceback__
+    while tb is not None:
+        uri = getattr(tb.tb_frame.f_locals.get("src"), "uri", None)
+        if isinstance(uri, str) and tb.tb_frame.f_globals.get("__name__", "").startswith("odc."):
+            found.append(uri)
+        tb = tb.tb_next
+    return found[-1:]
+
+
+def _read_failure(exc: BaseException) -> str:
+    """What went wrong in a GDAL read and what to do, from the exception and its causes (rasterio chains GDAL's
+    own errors: ``Read failed. See previous exception`` hides an ``IReadBlock failed ...`` behind it)."""
+    chain: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and len(chain) < 10:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    texts = [_redact(str(x).splitlines()[0][:160]) for x in chain if str(x)]
+    first = next((t for t in texts if "previous exception" not in t), texts[0] if texts else type(exc).__name__)
+    status = re.search(r"HTTP (?:response|error) code\s*:\s*(\d{3})", " ".join(texts))
+    if status:
+        code = int(status.group(1))
+        if code in (401, 403):
+            return (
+                f"the server refused access (HTTP {code}); check the provider's credentials (signed URLs expire: "
+                "search again)"
+            )
+        if code == 404:
+            return "the server has no such file (HTTP 404); the catalogue may be stale - search again"
+        return (
+            f"the server answered HTTP {code}, still after GDAL's retries; the service may be overloaded or down - "
+            "try again later (a job resumes from its checkpoints), or allow more with SKYWATCH_HTTP_ATTEMPTS"
+        )
+    if any("timed out" in t.lower() for t in texts):
+        return (
+            f"no answer in time ({first}); the server is slow or down - try again later (a job resumes from its "
+            "checkpoints), or raise SKYWATCH_HTTP_TIMEOUT"
+        )
+    return (
+        f"the file looks truncated or corrupt, or the server broke off the connection ({first}); re-run to retry, or "
+        "report the asset to the provider"
+    )
+
+
+def _redact(text: str) -> str:
+    """``text`` with the query string of every URL in it removed (signed URLs carry tokens there)."""
+    return re.sub(r"((?:https?|s3|gs)://[^\s?'\"]+)\?[^\s'\"]*", r"\1", text)
+
+
+def _forget_cached(uris: Sequence[str]) -> None:
+    """Drop what GDAL's process-wide network cache holds for ``uris`` after a failed read.
+
+    A read broken off mid-answer (measured with GDAL 3.10.3: a read timeout after part of a range's body) leaves
+    the broken bytes in the /vsicurl/ cache, and every later read of that asset in the same process - Dask's retry
+    of the tile, the next tile on the same worker - fails again without asking the server. rasterio does not
+    expose ``VSICurlPartialClearCache``, so it is called in each GDAL library the process has loaded (found in
+    ``/proc/self/maps``: rasterio's, and pyogrio's own copy where wheels bundle one each); elsewhere this does
+    nothing, and a new process starts with an empty cache anyway.
+    """
+    prefixes = []
+    for uri in dict.fromkeys(uris):
+        if uri.startswith(("http://", "https://")):
+            prefixes.append(f"/vsicurl/{uri}")
+        elif uri.startswith("s3://"):
+            prefixes.append(f"/vsis3/{uri[5:]}")
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            libs = sorted({line.split()[-1] for line in maps if "/libgdal" in line})
+    except OSError:
+        return
+    for lib in libs if prefixes else []:
+        try:
+            clear = ctypes.CDLL(lib).VSICurlPartialClearCache
+        except (OSError, AttributeError):
+            continue
+        clear.argtypes = [ctypes.c_char_p]
+        clear.restype = None
+        for prefix in prefixes:
+            clear(prefix.encode())

@@ -48,14 +48,15 @@ def open_source(
         env: Where credentials are read from (the CLI passes ``os.environ``).
         stac_url: Another endpoint with the same STAC API.
         path: For ``local``: a STAC catalog or a folder of GeoTIFFs.
-        policy: Retry policy.
+        policy: Retry policy (default: :meth:`RetryPolicy.from_env` of ``env``, e.g. ``SKYWATCH_HTTP_TIMEOUT``).
         for_pixels: False when only searching (credentials needed only to read pixels are not asked for).
 
     Raises:
-        SourceError: unknown name, missing ``--path``; CredentialError: missing credentials;
+        SourceError: unknown name, missing ``--path``; CredentialError: missing credentials; DataError: a bad
+        ``SKYWATCH_HTTP_*`` value;
         DependencyError: missing optional package.
     """
-    policy = policy or RetryPolicy()
+    policy = policy or RetryPolicy.from_env(env)
     if name == "local":
         if path is None:
             raise SourceError("the local provider needs --path (a STAC catalog or a folder of GeoTIFFs)")

@@ -1,8 +1,18 @@
 """STAC API sources (Earth Search, Planetary Computer, Copernicus Data Space, or any same-API endpoint) through
-pystac-client, with the retrying HTTP adapter and an injected URL-signing function."""
+pystac-client, with the retrying HTTP adapter and an injected URL-signing function.
+
+pystac-client (0.9) turns every failure of a request into an ``APIError`` (the original exception as its
+``__context__``). urllib3's ``Retry`` in the session retries error statuses, timeouts and refused or reset
+connections while no answer has begun; an answer broken off mid-body (connection reset, fewer bytes than its
+Content-Length, a read timeout) reaches skywatch as a plain ``APIError``, so :meth:`StacSource.search` retries
+those itself, within the same :class:`~skywatch.sources.http.RetryPolicy`.
+"""
 
 from __future__ import annotations
 
+import json
+import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,9 +25,10 @@ import xarray as xr
 from pystac_client import ItemSearch
 from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
+from urllib3.exceptions import MaxRetryError
 
 from skywatch.errors import SourceError
-from skywatch.sources.http import AuthError, RetryPolicy, public_url, urllib3_retry
+from skywatch.sources.http import AuthError, RetryPolicy, describe_failure, public_url, urllib3_retry
 from skywatch.sources.odc_load import load_cube
 from skywatch.sources.providers import Provider
 from skywatch.types import BandName, BBox
@@ -57,9 +68,11 @@ class StacSource:
         return (self.url or self.provider.url).rstrip("/")
 
     def _stac_io(self) -> StacApiIO:
-        retry = urllib3_retry(self.policy)
-        retry.raise_on_status = True  # pystac-client turns the final error status into an APIError
-        return StacApiIO(headers=dict(self.headers), timeout=self.policy.timeout_s, max_retries=retry)
+        # raise_on_status False: when urllib3's retries are spent, the last error answer comes back and
+        # pystac-client raises APIError.from_response, which keeps its status code for the message
+        return StacApiIO(
+            headers=dict(self.headers), timeout=self.policy.timeout_s, max_retries=urllib3_retry(self.policy)
+        )
 
     def search(
         self,
@@ -90,26 +103,50 @@ class StacSource:
             params["filter"] = {"op": "<=", "args": [{"property": "eo:cloud_cover"}, float(max_cloud)]}
             params["filter_lang"] = "cql2-json"
         search_url = f"{self.root}/search"
-        try:
-            search = ItemSearch(search_url, stac_io=self._stac_io(), modifier=self.modifier, **params)
-            items = list(search.items())
-        except APIError as exc:
-            status = getattr(exc, "status_code", None)
-            if status in (401, 403):
-                raise AuthError(
-                    f"{public_url(search_url)} refused the request (HTTP {status}); check credentials"
-                ) from None
-            raise SourceError(
-                f"STAC search at {public_url(search_url)} failed (HTTP {status}): {_short(exc)}"
-            ) from None
-        except requests.exceptions.RetryError as exc:
-            raise SourceError(
-                f"STAC search at {public_url(search_url)} still failing after {self.policy.max_attempts} attempts "
-                f"({_short(exc)}); the service may be overloaded - try again later"
-            ) from None
-        except requests.RequestException as exc:
-            raise SourceError(f"cannot reach {public_url(search_url)}: {type(exc).__name__}") from None
+        rng = random.Random()
+        began = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                search = ItemSearch(search_url, stac_io=self._stac_io(), modifier=self.modifier, **params)
+                items = list(search.items())
+                break
+            except (APIError, requests.RequestException, json.JSONDecodeError) as exc:
+                cause = exc.__context__ if isinstance(exc, APIError) else exc
+                failure = self._failure(search_url, exc, began)
+                if not _broken_mid_answer(cause) or attempt >= self.policy.max_attempts:
+                    raise failure from None
+                delay = self.policy.wait(attempt, None, rng)
+                if time.monotonic() - began + delay > self.policy.max_total_s:
+                    raise failure from None
+                time.sleep(delay)
         return sorted((canonical_item(it, self.provider, collection) for it in items), key=_order)
+
+    def _failure(self, url: str, exc: Exception, began: float) -> SourceError:
+        """The one-line error for a failed search: endpoint (no query string), what failed, what to do."""
+        where = f"STAC search at {public_url(url)}"
+        status = getattr(exc, "status_code", None) if isinstance(exc, APIError) else None
+        if status in (401, 403):
+            return AuthError(
+                f"{where} refused the request (HTTP {status}); check the provider's credentials "
+                "(see `skywatch search --help` for the variables each provider reads)"
+            )
+        if status is not None and status not in self.policy.statuses:
+            return SourceError(
+                f"{where} failed with HTTP {status} ({_short(exc)}); check the endpoint (--stac-url, or "
+                "provider.stac_url in a job file) and the search parameters"
+            )
+        if status is not None:
+            what = f"HTTP {status}"
+        elif isinstance(exc, json.JSONDecodeError):
+            what = "an answer that is not JSON (cut short, or not a STAC API)"
+        else:
+            what = describe_failure(exc.__context__ or exc, self.policy)
+        return SourceError(
+            f"{where} failed: {what} (gave up after {time.monotonic() - began:.1f} s of retries); the service may be "
+            "overloaded or down - try again later, or allow more with SKYWATCH_HTTP_ATTEMPTS / SKYWATCH_HTTP_TIMEOUT"
+        )
 
     def load(
         self,
@@ -155,6 +192,18 @@ class StacSource:
         return cube
 
 
+def _broken_mid_answer(exc: BaseException | None) -> bool:
+    """Whether ``exc`` broke off an answer that had begun (reset, cut short, read timeout): urllib3 does not
+    retry those, and a new request usually gets through. False when urllib3 has already spent its retries."""
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | json.JSONDecodeError):
+        return True
+    if isinstance(exc, requests.exceptions.RetryError):
+        return False
+    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+        return not any(isinstance(a, MaxRetryError) for a in exc.args)
+    return False
+
+
 def to_db(linear: xr.DataArray) -> xr.DataArray:
     """Backscatter power to decibels (10 log10); non-positive values become NaN."""
     db: xr.DataArray = 10.0 * xr.apply_ufunc(np.log10, linear.where(linear > 0), dask="allowed")
@@ -166,6 +215,7 @@ def _order(item: pystac.Item) -> tuple[str, str]:
 
 
 def _short(exc: Exception) -> str:
+    """The first line of ``exc``'s text (for server error bodies; never for exceptions that quote a URL)."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:200]
 
