@@ -49,12 +49,16 @@ def load_cube(
     bounds: BBox,
     epsg: int,
     resolution: float = 10.0,
-    chunk_px: int = 512,
+    chunk_px: int = 2048,
     policy: RetryPolicy | None = None,
     aws: Mapping[str, Any] | None = None,
     gdal_options: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Load ``bands`` of ``items`` lazily onto the grid ``bounds`` (metres of ``epsg``) at ``resolution``.
+
+    ``chunk_px``: Dask chunk edge. 2048 puts a detection tile with its halo (1024 + 2 x 64 px by default) in one
+    chunk per band and date: a tile's composite took 0.6 s instead of 1.2 s at 512 px chunks (fewer file opens and
+    warps per tile; measured on the 16x benchmark pack, one core). A 2048 px float32 chunk is 16 MB.
 
     Scenes of one solar day are mosaicked. Reflectance bands are bilinearly resampled and returned as float32
     reflectance; class bands use nearest neighbour and keep their codes.
