@@ -11,7 +11,7 @@ SHELL := bash
 # pip's "Location ... is ignored" notices so real errors stay visible.
 QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
 
-.PHONY: demo test lint typecheck pytest venv lock clean robustness audit
+.PHONY: demo test lint typecheck pytest venv lock clean robustness audit fuzz
 
 venv: $(STAMP)
 
@@ -48,6 +48,10 @@ clean:
 # The bad-input corpus (tests/robustness) with its figures: robustness: T tried, P passed, C corrupted, H hangs, L leaks.
 robustness: $(STAMP)
 	$(BIN)/python benchmarks/robustness.py
+
+# A short fuzzing run (atheris) of the readers of untrusted files, 60 s per target; findings saved with their inputs.
+fuzz: $(STAMP)
+	$(BIN)/python benchmarks/fuzz_readers.py --seconds 60
 
 # Known vulnerabilities in the pinned dependencies (pip-audit in its own venv, so it never touches the lock).
 # Needs the PyPI JSON API or OSV: on a machine that only reaches a package mirror it reports what it could not audit.

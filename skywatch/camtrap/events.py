@@ -11,7 +11,9 @@ Wildbook/COCO export, camtrapR record tables), it becomes a :class:`DetectionTab
   (Camtrap DP ``observationType``: animal, human, vehicle, blank, unknown, unclassified), ``species``
   (scientific name or the source's label, "" when none), ``individual`` ("" when not identified), ``score``
   (classifier/re-ID confidence 0-1, NaN when none), ``count``, ``sex``, ``life_stage``, ``behavior`` ("" when
-  unknown) and ``source`` (file and row it came from, for messages).
+  unknown) and ``source`` (file and row it came from, for messages). The readers give the text columns but
+  ``source`` as categoricals (categories in text order) and ``timestamp`` as ``datetime64[us, UTC]``, so 10^6
+  events stay compact; compare and group them as text, and add new values with ``astype(str)`` first.
 
 ``skipped`` lists rows a reader was told to skip, each as (file, row, column, reason), so nothing disappears
 silently: summaries report ``len(events)`` used and every skipped row with its reason.

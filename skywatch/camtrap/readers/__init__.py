@@ -10,17 +10,23 @@
 Every reader takes ``on_error``: "raise" (default) stops at the first bad row with a
 :class:`~skywatch.errors.CamtrapError` naming file, row and column; "skip" leaves the row out and records it
 in ``DetectionTable.skipped``.
+
+**Large inputs** stream: CSVs are read in chunks of 20,000 rows and MegaDetector output one image at a time,
+and events are kept as compact columns (categorical text, ``datetime64[us, UTC]`` times, float64 scores) as
+they arrive, so memory follows the events kept rather than the file's text (10^6 rows: about 0.3 GB for a
+re-ID CSV or MegaDetector output, 0.5 GB for a Camtrap DP package, against 1.1-2.6 GB when the files were
+read whole; see ``benchmarks/camtrap_scale.py``). COCO exports and station tables are read whole.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import tzinfo
 from pathlib import Path
 from typing import Literal
 
 from skywatch.camtrap.events import DetectionTable
 from skywatch.camtrap.readers._common import OnError, parse_timezone
+from skywatch.camtrap.readers._jsonstream import JsonObjectStream
 from skywatch.camtrap.readers.camtrapdp import read_camtrap_dp_table
 from skywatch.camtrap.readers.coco import read_coco
 from skywatch.camtrap.readers.megadetector import DEFAULT_MIN_CONF, read_megadetector
@@ -69,17 +75,16 @@ def detect_format(src: Path) -> Format:
     if suffix in (".csv", ".txt"):
         return "reid-csv"
     if suffix == ".json":
-        try:
-            doc = json.loads(src.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CamtrapError(f"{str(src)!r} is not valid JSON: {exc}") from exc
-        if isinstance(doc, dict):
-            if "detection_categories" in doc and "images" in doc:
-                return "megadetector"
-            if {"images", "annotations", "categories"} <= doc.keys():
-                return "coco"
-            if "resources" in doc:
-                return "camtrap-dp"
+        keys: set[str] = set()
+        with JsonObjectStream(src) as doc:  # key by key: a 10^6-image file is not loaded to be recognised
+            for key in doc.names():
+                keys.add(key)
+                if {"detection_categories", "images"} <= keys:
+                    return "megadetector"
+        if {"images", "annotations", "categories"} <= keys:
+            return "coco"
+        if "resources" in keys:
+            return "camtrap-dp"
         raise CamtrapError(
             f"{str(src)!r} is neither MegaDetector output (detection_categories + images) nor COCO "
             "(images + annotations + categories); give the format explicitly"

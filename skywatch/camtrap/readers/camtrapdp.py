@@ -10,26 +10,37 @@ Observations may be recorded per event and again per image (``observationLevel``
 event-level observations (even ones skipped as bad), because it repeats them; events described only per image keep
 their media-level observations, one row each. The number folded away is in ``metadata["media_observations_folded"]``.
 ``level="event"``/``"media"`` keep only that level, ``"all"`` keeps every observation.
+
+``observations.csv`` is read in chunks and each observation becomes compact columns as it arrives, so memory
+follows the observations kept (plus one entry per observationID, for the duplicate check), not the file's text;
+a package with media-level observations has its eventID and observationLevel columns read a second time for the
+folding. ``media.csv`` is never read.
 """
 
 from __future__ import annotations
 
-import json
+from array import array
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
 
 from skywatch.camtrap.events import KINDS, DetectionTable
 from skywatch.camtrap.readers._common import (
     LIFE_STAGES,
     SEXES,
     BadRow,
+    CsvRows,
+    EventColumns,
     OnError,
     RowPolicy,
     choice,
     deployments_frame,
-    events_frame,
+    load_json,
     missing_column,
+    parse_count,
     parse_float,
     parse_time,
     read_csv,
@@ -45,6 +56,8 @@ Level = Literal["auto", "event", "media", "all"]
 
 _DEPLOYMENT_COLUMNS = ("deploymentID", "latitude", "longitude", "deploymentStart", "deploymentEnd")
 _OBSERVATION_COLUMNS = ("observationID", "deploymentID", "eventStart", "observationType")
+_USED_COLUMNS = (*_OBSERVATION_COLUMNS, "eventID", "observationLevel", "count", "classificationProbability",
+                 "scientificName", "individualID", "sex", "lifeStage", "behavior")  # fmt: skip
 
 
 def read_camtrap_dp_table(path: Path, *, on_error: OnError = "raise", level: Level = "auto") -> DetectionTable:
@@ -68,11 +81,11 @@ def read_camtrap_dp_table(path: Path, *, on_error: OnError = "raise", level: Lev
     metadata, files = _descriptor(root)
     policy = RowPolicy(on_error)
     stations, deployments, dep_station, skipped_deps = _deployments(files["deployments"], policy)
-    rows, folded = _observations(files["observations"], dep_station, skipped_deps, policy, level)
+    events, folded = _observations(files["observations"], dep_station, skipped_deps, policy, level)
     return DetectionTable(
         stations=stations_frame(stations),
         deployments=deployments_frame(deployments),
-        events=events_frame(rows),
+        events=events,
         skipped=policy.skipped,
         metadata={
             "format": "camtrap-dp",
@@ -94,17 +107,17 @@ def _descriptor(root: Path) -> tuple[dict[str, Any], dict[str, Path]]:
             f"{str(root)!r} is not a Camtrap DP package: it has neither datapackage.json nor "
             "deployments.csv + observations.csv"
         )
-    try:
-        metadata = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CamtrapError(f"{str(meta_file)!r} is not valid JSON: {exc}") from exc
+    metadata = load_json(meta_file)
     if not isinstance(metadata, dict):
         raise CamtrapError(f"{str(meta_file)!r} is not a Data Package descriptor (a JSON object)")
-    for res in metadata.get("resources", []):
+    resources = metadata.get("resources", [])
+    if not isinstance(resources, list):
+        raise CamtrapError(f"{str(meta_file)!r} has 'resources' that is not a list of tables")
+    for res in resources:
         name = res.get("name") if isinstance(res, dict) else None
-        if name in files and "path" in res:
+        if isinstance(name, str) and name in files and "path" in res:
             ref = res["path"]
-            if not isinstance(ref, str) or "://" in ref:
+            if not isinstance(ref, str) or "://" in ref or not ref.strip() or "\x00" in ref:
                 raise CamtrapError(
                     f"{str(meta_file)!r} resource {name!r} has path {ref!r}: only one local file per table "
                     "is supported (download remote tables next to datapackage.json)"
@@ -173,42 +186,65 @@ def _coordinate(rec: dict[str, str], column: str, limit: float) -> float:
 
 def _observations(
     file: Path, dep_station: dict[str, str], skipped_deps: dict[str, int], policy: RowPolicy, level: Level
-) -> tuple[list[dict[str, object]], int]:
-    frame = read_csv(file)
-    for col in _OBSERVATION_COLUMNS:
-        if col not in frame.columns:
-            raise missing_column(str(file), list(frame.columns), col)
-    seen: dict[str, int] = {}
-    kept: list[tuple[str, str, dict[str, object]]] = []  # (level, event key, row)
-    described: set[str] = set()  # events with event-level rows, valid or not, so skipping one never
-    for i, rec in enumerate(frame.to_dict("records")):  # brings back its media-level rows instead
-        row = i + 2
-        key = rec.get("eventID", "").strip()
-        if key and rec.get("observationLevel", "").strip() == "event":
-            described.add(key)
-        try:
-            obs_level, event = _observation(rec, dep_station, skipped_deps, seen, row)
-        except BadRow as bad:
-            policy.bad(str(file), row, bad.column, bad.reason)
-            continue
-        event["source"] = source_label(file, row)
-        kept.append((obs_level, key, event))
+) -> tuple[pd.DataFrame, int]:
+    """The events of ``observations.csv`` (read in chunks) and how many media-level rows were folded away."""
+    with CsvRows(file) as csv:
+        for col in _OBSERVATION_COLUMNS:
+            if col not in csv.columns:
+                raise missing_column(str(file), csv.columns, col)
+        seen: dict[str, str] = {}  # observationID -> its event's source ("observations.csv:ROW", shared)
+        events = EventColumns()
+        is_media = array("b")  # per kept row: 1 for a media-level observation
+        media_keys: dict[int, str] = {}  # kept media-level rows with an eventID: position -> eventID
+        for row, rec in csv.rows(keep=_USED_COLUMNS):
+            source = source_label(file, row)
+            try:
+                obs_level, event = _observation(rec, dep_station, skipped_deps, seen, source)
+            except BadRow as bad:
+                policy.bad(str(file), row, bad.column, bad.reason)
+                continue
+            key = rec.get("eventID", "").strip()
+            if obs_level == "media" and key:
+                media_keys[len(events)] = key
+            is_media.append(obs_level == "media")
+            events.add(event)
+    del seen
+    media = np.frombuffer(is_media, dtype=np.int8).astype(bool) if len(is_media) else np.zeros(0, dtype=bool)
     if level == "all":
-        return [e for _, _, e in kept], 0
+        return events.frame(), 0
     if level in ("event", "media"):
-        return [e for lv, _, e in kept if lv == level], 0
-    rows = [e for lv, key, e in kept if not (lv == "media" and key in described)]
-    return rows, len(kept) - len(rows)
+        return events.frame(media if level == "media" else ~media), 0
+    keep = np.ones(len(events), dtype=bool)
+    if media_keys:
+        described = _described(file, set(media_keys.values()))
+        for position, key in media_keys.items():
+            if key in described:
+                keep[position] = False
+    return events.frame(keep), int((~keep).sum())
+
+
+def _described(file: Path, keys: set[str]) -> set[str]:
+    """Those of ``keys`` (eventIDs of media-level observations) that have event-level rows, valid or not, so
+    skipping a bad event-level row never brings back its media-level rows instead. A second, narrow read of the
+    file, needed only when it has media-level rows: the first pass then need not hold every eventID."""
+    found: set[str] = set()
+    with CsvRows(file) as csv:
+        for _, rec in csv.rows(keep=("eventID", "observationLevel")):
+            key = rec.get("eventID", "").strip()
+            if key in keys and rec.get("observationLevel", "").strip() == "event":
+                found.add(key)
+    return found
 
 
 def _observation(
-    rec: dict[str, str], dep_station: dict[str, str], skipped_deps: dict[str, int], seen: dict[str, int], row: int
+    rec: dict[str, str], dep_station: dict[str, str], skipped_deps: dict[str, int], seen: dict[str, str], source: str
 ) -> tuple[str, dict[str, object]]:
     obs_id = rec["observationID"].strip()
     if not obs_id:
         raise BadRow("observationID", "observationID is empty")
     if obs_id in seen:
-        raise BadRow("observationID", f"duplicate observationID {obs_id!r} (first on row {seen[obs_id]})")
+        first = seen[obs_id].rpartition(":")[2]
+        raise BadRow("observationID", f"duplicate observationID {obs_id!r} (first on row {first})")
     dep_id = rec["deploymentID"].strip()
     if dep_id not in dep_station:
         if dep_id in skipped_deps:
@@ -223,12 +259,7 @@ def _observation(
         raise BadRow("observationLevel", f"observationLevel {obs_level!r} is not 'event' or 'media'")
     count: int | None = None
     if rec.get("count", "").strip():
-        try:
-            count = int(rec["count"])
-        except ValueError:
-            raise BadRow("count", f"count {rec['count']!r} is not a whole number") from None
-        if count < 1:
-            raise BadRow("count", f"count {count} is below 1")
+        count = parse_count(rec["count"], column="count")
     score = float("nan")
     if rec.get("classificationProbability", "").strip():
         score = parse_float(
@@ -238,7 +269,7 @@ def _observation(
             hi=1,
             what="classificationProbability",
         )
-    seen[obs_id] = row
+    seen[obs_id] = source
     event: dict[str, object] = {
         "station": dep_station[dep_id],
         "deployment": dep_id,
@@ -251,5 +282,6 @@ def _observation(
         "sex": choice(rec.get("sex", ""), SEXES, column="sex", what="sex"),
         "life_stage": choice(rec.get("lifeStage", ""), LIFE_STAGES, column="lifeStage", what="lifeStage"),
         "behavior": rec.get("behavior", "").strip(),
+        "source": source,
     }
     return obs_level, event

@@ -22,28 +22,36 @@ The format is the one described at https://lila.science/megadetector-output-form
 
 Images with no detection above the threshold produce no event; they are counted in ``metadata``
 (``images_blank``), as are detections below the threshold or of other categories.
+
+**Memory**: the file is read as a stream (:mod:`skywatch.camtrap.readers._jsonstream`), one image at a time,
+and events become compact columns as they arrive, so 10^6 images need no 10^6 Python objects at once. When
+``images`` comes before ``info``/``detection_categories`` in the file (or ``classification_categories``
+follows it), the file is read twice. A single image entry larger than 64 MiB of text is refused.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
+from collections.abc import Iterator
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from skywatch.camtrap.events import DetectionTable
 from skywatch.camtrap.readers._common import (
     BadRow,
     DeploymentIndex,
+    EventColumns,
     OnError,
     RowPolicy,
-    events_frame,
     parse_time,
     parse_timezone,
     source_label,
 )
+from skywatch.camtrap.readers._jsonstream import JsonObjectStream
 from skywatch.camtrap.readers.stations import StationTable, station_table
 from skywatch.errors import CamtrapError
 
@@ -83,44 +91,105 @@ def read_megadetector(
     if not 0.0 <= min_conf <= 1.0:
         raise CamtrapError(f"min_conf {min_conf} is outside 0-1")
     pattern = _pattern(station_pattern)
-    doc = _load(path)
-    categories = {str(k): str(v) for k, v in doc["detection_categories"].items()}
-    classes = {str(k): str(v) for k, v in (doc.get("classification_categories") or {}).items()}
-    table = station_table(stations, epsg=epsg, timezone=timezone, on_error=on_error)
     tz = parse_timezone(timezone)
-    index = DeploymentIndex.of(table.deployments)
-    policy = RowPolicy(on_error)
-    counts = {
-        "images": len(doc["images"]),
-        "images_blank": 0,
-        "detections_below_threshold": 0,
-        "detections_other_category": 0,
-    }
-    rows: list[dict[str, object]] = []
-    for i, image in enumerate(doc["images"]):
-        row = i + 1
-        try:
-            rows.extend(
-                _image(image, categories, classes, min_conf, pattern, tz, index, counts, source_label(path, row))
-            )
-        except BadRow as bad:
-            policy.bad(file, row, bad.column, bad.reason)
-    info = doc.get("info") or {}
+    read: _Images | None = None
+    meta: dict[str, Any] = {}
+    with JsonObjectStream(path) as doc:
+        for key in doc.names():
+            if key != "images":
+                meta[key] = doc.value()
+                continue
+            if "images" in meta:
+                raise CamtrapError(f"{file!r} has two 'images' lists; keep one")
+            if not doc.is_array():
+                break  # reported below, as for a file without images
+            meta["images"] = True
+            if {"info", "detection_categories"} <= meta.keys():  # the usual order: the header first, one pass
+                read = _Images(path, _header(path, meta), pattern, tz, min_conf)
+                read.walk(doc.elements(), stations, epsg=epsg, timezone=timezone, on_error=on_error)
+    header = _header(path, meta)
+    if read is None or read.header != header:  # images came before the header (or it changed after them)
+        read = _Images(path, header, pattern, tz, min_conf)
+        with JsonObjectStream(path) as doc:
+            for key in doc.names():
+                if key == "images":
+                    read.walk(doc.elements(), stations, epsg=epsg, timezone=timezone, on_error=on_error)
+    info = header["info"]
     return DetectionTable(
-        stations=table.stations,
-        deployments=table.deployments,
-        events=events_frame(rows),
-        skipped=[*table.skipped, *policy.skipped],
+        stations=read.table.stations,
+        deployments=read.table.deployments,
+        events=read.events.frame(),
+        skipped=[*read.table.skipped, *read.policy.skipped],
         metadata={
             "format": "megadetector",
             "source": file,
-            "stations_source": table.source,
+            "stations_source": read.table.source,
             "format_version": info.get("format_version"),
             "detector": info.get("detector"),
             "min_conf": min_conf,
-            **counts,
+            **read.counts,
         },
     )
+
+
+class _Images:
+    """Reads the ``images`` array one image at a time into compact event columns."""
+
+    def __init__(
+        self,
+        path: Path,
+        header: dict[str, Any],
+        pattern: re.Pattern[str] | None,
+        tz: tzinfo | None,
+        min_conf: float,
+    ) -> None:
+        self.path = path
+        self.header = header
+        self.pattern = pattern
+        self.tz = tz
+        self.min_conf = min_conf
+        self.events = EventColumns()
+        self.counts = {"images": 0, "images_blank": 0, "detections_below_threshold": 0, "detections_other_category": 0}
+        self.table = StationTable(stations=pd.DataFrame(), deployments=pd.DataFrame())
+        self.policy = RowPolicy("raise")
+
+    def walk(
+        self,
+        images: Iterator[Any],
+        stations: StationTable | Path,
+        *,
+        epsg: int | None,
+        timezone: str | tzinfo | None,
+        on_error: OnError,
+    ) -> None:
+        """Read the station table, then every image of ``images``.
+
+        Raises:
+            CamtrapError: a bad station table, or a bad image with ``on_error="raise"``.
+        """
+        self.table = station_table(stations, epsg=epsg, timezone=timezone, on_error=on_error)
+        self.policy = RowPolicy(on_error)
+        index = DeploymentIndex.of(self.table.deployments)
+        categories, classes = self.header["detection_categories"], self.header["classification_categories"]
+        file = str(self.path)
+        for i, image in enumerate(images):
+            row = i + 1
+            self.counts["images"] = row
+            try:
+                for event in _image(
+                    image,
+                    categories,
+                    classes,
+                    self.min_conf,
+                    self.pattern,
+                    self.tz,
+                    index,
+                    self.counts,
+                    source_label(self.path, row),
+                ):
+                    self.events.add(event)
+            except BadRow as bad:
+                self.policy.bad(file, row, bad.column, bad.reason)
 
 
 def _pattern(station_pattern: str | None) -> re.Pattern[str] | None:
@@ -137,23 +206,32 @@ def _pattern(station_pattern: str | None) -> re.Pattern[str] | None:
     return pattern
 
 
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CamtrapError(f"{str(path)!r} not found") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CamtrapError(f"{str(path)!r} is not valid JSON: {exc}") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
+def _header(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """The checked top-level fields (everything but ``images``): ``info``, ``detection_categories`` and
+    ``classification_categories`` with text keys and values.
+
+    Raises:
+        CamtrapError: no ``images`` list, no ``detection_categories`` object, or a format version other than 1.x.
+    """
+    if meta.get("images") is not True:
         raise CamtrapError(f"{str(path)!r} is not MegaDetector batch output: it has no 'images' list")
-    if not isinstance(doc.get("detection_categories"), dict):
+    if not isinstance(meta.get("detection_categories"), dict):
         raise CamtrapError(f"{str(path)!r} is not MegaDetector batch output: it has no 'detection_categories'")
-    version = str((doc.get("info") or {}).get("format_version", ""))
+    info = meta.get("info")
+    info = info if isinstance(info, dict) else {}
+    version = str(info.get("format_version", ""))
     if not re.fullmatch(r"1(\.\d+)*", version):
         raise CamtrapError(
             f"{str(path)!r} has info.format_version {version or None!r}; only MegaDetector output format 1.x is read"
         )
-    return doc
+    classes = meta.get("classification_categories") or {}
+    if not isinstance(classes, dict):
+        raise CamtrapError(f"{str(path)!r} has 'classification_categories' that is not an object")
+    return {
+        "info": info,
+        "detection_categories": {str(k): str(v) for k, v in meta["detection_categories"].items()},
+        "classification_categories": {str(k): str(v) for k, v in classes.items()},
+    }
 
 
 def station_of(file: str, pattern: re.Pattern[str] | None) -> str:
@@ -239,7 +317,7 @@ def _image(
 def _top_class(classifications: Any, classes: dict[str, str], where: str) -> tuple[str, float]:
     try:
         best = max(((str(c), float(p)) for c, p in classifications), key=lambda cp: cp[1])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BadRow(where, f"classifications {classifications!r} are not [category, confidence] pairs") from None
     if best[0] not in classes:
         raise BadRow(where, f"classification category {best[0]!r} is not in classification_categories")

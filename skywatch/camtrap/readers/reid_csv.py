@@ -13,6 +13,9 @@ Columns (case, spaces and underscores do not matter; aliases in brackets):
 camtrapR's ``recordTable``/``recordTableIndividual`` output (Station, Species, Individual, DateTimeOriginal)
 reads as is; its ``Date``/``Time`` columns are ignored. Every record must fall in an operating period of its
 station (see :mod:`skywatch.camtrap.readers.stations`), otherwise the row is bad.
+
+The CSV is read in chunks and each row becomes compact columns as it arrives (see
+:class:`~skywatch.camtrap.readers._common.EventColumns`), so memory follows the events kept, not the file's text.
 """
 
 from __future__ import annotations
@@ -28,18 +31,19 @@ from skywatch.camtrap.readers._common import (
     SEXES,
     STAGE_ALIASES,
     BadRow,
+    CsvRows,
     DeploymentIndex,
+    EventColumns,
     OnError,
     RowPolicy,
     choice,
-    events_frame,
     find_columns,
     missing_column,
     nearest_station,
+    parse_count,
     parse_float,
     parse_time,
     parse_timezone,
-    read_csv,
     source_label,
 )
 from skywatch.camtrap.readers.stations import STATION_ALIASES, StationTable, station_table
@@ -89,55 +93,68 @@ def read_reid_csv(
     file = str(path)
     table = station_table(stations, epsg=epsg, timezone=timezone, on_error=on_error)
     tz = parse_timezone(timezone)
-    frame = read_csv(path)
-    cols = find_columns(frame.columns, REID_ALIASES)
-    for need in ("timestamp", "species"):
-        if need not in cols:
-            raise missing_column(file, list(frame.columns), need, REID_ALIASES[need])
-    has_xy = {"longitude", "latitude"} <= cols.keys()
-    if "station" not in cols and not has_xy:
-        raise missing_column(file, list(frame.columns), "station", ("or longitude + latitude",))
-    index = DeploymentIndex.of(table.deployments)
-    policy = RowPolicy(on_error)
-    rows = []
-    for i, rec in enumerate(frame.to_dict("records")):
-        row = i + 2
-        try:
-            station = rec[cols["station"]].strip() if "station" in cols else ""
-            if not station:
-                if not has_xy:
-                    raise BadRow(cols["station"], "station is empty")
-                lon = parse_float(rec[cols["longitude"]], column=cols["longitude"], lo=-180, hi=180, what="longitude")
-                lat = parse_float(rec[cols["latitude"]], column=cols["latitude"], lo=-90, hi=90, what="latitude")
-                station = nearest_station(
-                    table.stations, lon, lat, max_distance_m=max_distance_m, column=cols["longitude"]
-                )
-            when = parse_time(rec[cols["timestamp"]], tz, column=cols["timestamp"])
-            deployment = index.find(
-                station,
-                when,
-                station_column=cols.get("station", cols.get("longitude", "")),
-                time_column=cols["timestamp"],
-            )
-            rows.append(
-                {
-                    "station": station,
-                    "deployment": deployment,
-                    "timestamp": when,
-                    "species": rec[cols["species"]].strip(),
-                    **_optional(rec, cols),
-                    "source": source_label(path, row),
-                }
-            )
-        except BadRow as bad:
-            policy.bad(file, row, bad.column, bad.reason)
+    with CsvRows(path) as csv:
+        cols = find_columns(csv.columns, REID_ALIASES)
+        for need in ("timestamp", "species"):
+            if need not in cols:
+                raise missing_column(file, csv.columns, need, REID_ALIASES[need])
+        has_xy = {"longitude", "latitude"} <= cols.keys()
+        if "station" not in cols and not has_xy:
+            raise missing_column(file, csv.columns, "station", ("or longitude + latitude",))
+        index = DeploymentIndex.of(table.deployments)
+        policy = RowPolicy(on_error)
+        events = EventColumns()
+        for row, rec in csv.rows(keep=cols.values()):
+            try:
+                events.add(_record(rec, cols, has_xy, table, index, tz, max_distance_m, source_label(path, row)))
+            except BadRow as bad:
+                policy.bad(file, row, bad.column, bad.reason)
     return DetectionTable(
         stations=table.stations,
         deployments=table.deployments,
-        events=events_frame(rows),
+        events=events.frame(),
         skipped=[*table.skipped, *policy.skipped],
         metadata={"format": "reid-csv", "source": file, "stations_source": table.source},
     )
+
+
+def _record(
+    rec: dict[str, str],
+    cols: dict[str, str],
+    has_xy: bool,
+    table: StationTable,
+    index: DeploymentIndex,
+    tz: tzinfo | None,
+    max_distance_m: float,
+    source: str,
+) -> dict[str, object]:
+    """One row as an event.
+
+    Raises:
+        BadRow: what is wrong with the row.
+    """
+    station = rec[cols["station"]].strip() if "station" in cols else ""
+    if not station:
+        if not has_xy:
+            raise BadRow(cols["station"], "station is empty")
+        lon = parse_float(rec[cols["longitude"]], column=cols["longitude"], lo=-180, hi=180, what="longitude")
+        lat = parse_float(rec[cols["latitude"]], column=cols["latitude"], lo=-90, hi=90, what="latitude")
+        station = nearest_station(table.stations, lon, lat, max_distance_m=max_distance_m, column=cols["longitude"])
+    when = parse_time(rec[cols["timestamp"]], tz, column=cols["timestamp"])
+    deployment = index.find(
+        station,
+        when,
+        station_column=cols.get("station", cols.get("longitude", "")),
+        time_column=cols["timestamp"],
+    )
+    return {
+        "station": station,
+        "deployment": deployment,
+        "timestamp": when,
+        "species": rec[cols["species"]].strip(),
+        **_optional(rec, cols),
+        "source": source,
+    }
 
 
 def _optional(rec: dict[str, str], cols: dict[str, str]) -> dict[str, object]:
@@ -152,12 +169,7 @@ def _optional(rec: dict[str, str], cols: dict[str, str]) -> dict[str, object]:
         score = parse_float(get("score"), column=cols["score"], lo=0, hi=1, what="score")
     count: int | None = 1
     if get("count"):
-        try:
-            count = int(get("count"))
-        except ValueError:
-            raise BadRow(cols["count"], f"count {get('count')!r} is not a whole number") from None
-        if count < 1:
-            raise BadRow(cols["count"], f"count {count} is below 1")
+        count = parse_count(get("count"), column=cols["count"])
     individual = get("individual")
     if individual.upper() in ("NA", "NAN", "NONE"):
         individual = ""

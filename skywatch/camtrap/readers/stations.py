@@ -67,7 +67,7 @@ STATION_ALIASES: dict[str, tuple[str, ...]] = {
     "start": ("start", "Setup_date", "setup", "deploymentStart", "start_date"),
     "end": ("end", "Retrieval_date", "retrieval", "deploymentEnd", "end_date"),
 }
-_PROBLEM = re.compile(r"^problem(\d+)(from|to)$")
+_PROBLEM = re.compile(r"^problem(\d{1,9})(from|to)$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,7 +128,8 @@ def read_stations(
             station, lon, lat, pieces = _row(rec, cols, problems, tz, transform)
             if station in stations and not same_place(stations[station], (lon, lat)):
                 where = f"{stations[station]} on an earlier row and ({lon:.6f}, {lat:.6f}) here"
-                raise BadRow(cols["x"], f"station {station!r} is at {where}: a moved camera is a new station ID")
+                column = cols["longitude"] if transform is None else cols["x"]
+                raise BadRow(column, f"station {station!r} is at {where}: a moved camera is a new station ID")
         except BadRow as bad:
             policy.bad(file, row, bad.column, bad.reason)
             continue
