@@ -216,21 +216,26 @@ def _read_geojson(path: Path) -> tuple[list[BaseGeometry], CRS | None, dict[str,
     kind = doc["type"]
     if kind == "FeatureCollection":
         features = doc.get("features") or []
+        if not isinstance(features, list):
+            got = type(features).__name__
+            raise AOIError(f"AOI file {str(path)!r}: 'features' must be a list of Features, got a {got}")
     elif kind == "Feature":
         features = [doc]
     else:
         features = [{"type": "Feature", "properties": {}, "geometry": doc}]
     geoms: list[BaseGeometry] = []
     for i, feature in enumerate(features):
-        geom = feature.get("geometry") if isinstance(feature, dict) else None
+        if not isinstance(feature, dict):
+            raise AOIError(f"AOI file {str(path)!r}: feature {i} is a {type(feature).__name__}, not a GeoJSON Feature")
+        geom = feature.get("geometry")
         if geom is None:
             continue
         try:
             geoms.append(shape(geom))
         except Exception as exc:
             raise AOIError(f"AOI file {str(path)!r}: feature {i} has a malformed geometry ({exc})") from exc
-    props = dict(features[0].get("properties") or {}) if len(features) == 1 else {}
-    return geoms, crs, props
+    props = features[0].get("properties") if len(features) == 1 else None
+    return geoms, crs, dict(props) if isinstance(props, dict) else {}
 
 
 def _to_wgs84(geoms: list[BaseGeometry], crs: CRS | None, path: Path) -> BaseGeometry:

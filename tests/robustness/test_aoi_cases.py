@@ -98,7 +98,21 @@ AOI_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "zero-byte gpkg": (_text("a.gpkg", b""), "cannot read AOI file"),
     "CSV is not a vector file": (_text("a.csv", "lon,lat\n131,43\n"), "not a vector file"),
     "folder named .geojson": (_folder, "not a vector file"),
+    # found by `make fuzz` (benchmarks/fuzz_readers.py): each was a bare TypeError/AttributeError/KeyError
+    "features is a number": (_text("a.geojson", '{"type": "FeatureCollection", "features": 1}'), "must be a list"),
+    "features is an object": (_text("a.geojson", '{"type": "FeatureCollection", "features": {"info": null}}'),
+                              "must be a list"),
+    "a feature that is a number": (_text("a.geojson", '{"type": "FeatureCollection", "features": [0]}'),
+                                   "not a GeoJSON Feature"),
 }  # fmt: skip
+
+
+def test_non_object_properties_are_ignored(tmp_path: Path) -> None:
+    """Found by `make fuzz`: "properties" as a string or number was a TypeError/ValueError; they name nothing."""
+    for props in ('"x"', "5"):
+        doc = json.loads(_feature(_poly(BOX)))
+        (tmp_path / "a.geojson").write_text(json.dumps({**doc, "properties": json.loads(props)}), encoding="utf-8")
+        assert load_aoi(tmp_path / "a.geojson").geometry.area > 0
 
 
 @pytest.mark.parametrize("case", list(AOI_CASES))
