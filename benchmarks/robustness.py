@@ -33,7 +33,8 @@ def main(argv: list[str]) -> int:
         cases = json.loads(report.read_text())
     known = [c["id"] for c in cases if c["outcome"] == "xfailed"]
     failed = [c["id"] for c in cases if c["outcome"] not in ("passed", "xfailed")]
-    for title, ids in (("known bugs (strict xfail)", known), ("failed", failed)):
+    verdicts = {k: [c["id"] for c in cases if c[k]] for k in ("corrupted", "hang", "leak")}
+    for title, ids in (("known bugs (strict xfail)", known), ("failed", failed), *verdicts.items()):
         if ids:
             print(f"{title}:", *(f"  {i}" for i in ids), sep="\n", file=sys.stderr)
     print(f"{len(cases)} cases in {seconds:.1f} s", file=sys.stderr)

@@ -265,6 +265,7 @@ def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None,
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     cluster = None
     if address:
+        _check_tls_settings(address)
         try:
             client = Client(address, timeout=SCHEDULER_CONNECT_S)
         except (OSError, TimeoutError, ValueError) as exc:  # refused/unreachable (after the timeout), bad address
@@ -338,6 +339,25 @@ def _quiet_cancelled_reconnects() -> Iterator[None]:
     finally:
         for logger in loggers:
             logger.removeFilter(keep)
+
+
+def _check_tls_settings(address: str) -> None:
+    """A ``tls://`` scheduler needs the client's certificates from Dask's configuration; without them distributed
+    fails with a bare TypeError (no ``ssl_context``), so say what to set instead.
+
+    Raises:
+        SkywatchError: a ``tls://`` address without ``distributed.comm.tls.ca-file`` / ``client.cert``.
+    """
+    if not address.startswith("tls://"):
+        return
+    ca = dask.config.get("distributed.comm.tls.ca-file", None)
+    cert = dask.config.get("distributed.comm.tls.client.cert", None)
+    if not ca or not cert:
+        raise SkywatchError(
+            f"the Dask scheduler {address!r} speaks TLS but no certificates are configured for this client; set "
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and "
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (files from the cluster's administrator; see the README)"
+        )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -132,6 +132,13 @@ class Probe:
         self.check_outputs()
         return out
 
+    def release(self, *paths: Path) -> None:
+        """Stop guarding ``paths`` (a run meant to succeed writes them) and judge ``corrupted`` on the rest."""
+        for p in paths:
+            self.guarded.pop(p, None)
+        self.verdict["corrupted"] = any(_snapshot(p) != before for p, before in self.guarded.items())
+        self._record()
+
     def check_outputs(self) -> bool:
         """Whether any guarded path changed (recorded as ``corrupted``); also scans written files for secrets."""
         for path, before in self.guarded.items():

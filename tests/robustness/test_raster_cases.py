@@ -313,6 +313,7 @@ def test_folder_huge_but_tiled_file_is_read(
 
     out, out_dir = _folder_run(probe, tmp_path, lambda p: _write(p, _arrays(burnt=False)), after)
     assert out.code == 0, out.stderr[-1500:]
+    probe.release(out_dir)  # meant to work: the output it writes is no leftover
     classes, grid, n = _outputs(out_dir)
     assert grid == folder_control[1] and n == folder_control[2]
     np.testing.assert_array_equal(classes, folder_control[0])
@@ -429,6 +430,7 @@ def test_folder_bands_in_another_order_are_read_by_name(
     out, out_dir = _folder_run(probe, tmp_path, lambda p: _write(p, _arrays(burnt=False), order=REVERSED),
                                lambda p: _write(p, _arrays(burnt=True), order=("B12", *BANDS[:-2], "SCL")))  # fmt: skip
     assert out.code == 0, out.stderr[-1500:]
+    probe.release(out_dir)  # meant to work: the output it writes is no leftover
     classes, grid, n = _outputs(out_dir)
     assert grid == folder_control[1] and n == folder_control[2]
     np.testing.assert_array_equal(classes, folder_control[0])
@@ -447,6 +449,7 @@ def test_folder_scenes_in_another_crs_are_reprojected_onto_the_grid(
 
     out, out_dir = _folder_run(probe, tmp_path, lambda p: _write(p, _arrays(burnt=False)), after)
     assert out.code == 0, out.stderr[-1500:]
+    probe.release(out_dir)  # meant to work: the output it writes is no leftover
     classes, grid, n = _outputs(out_dir)
     assert grid == folder_control[1], "the output is on the project grid, not the after scene's"
     _assert_same_scar(classes, folder_control[0])
@@ -467,6 +470,7 @@ def test_folder_float_reflectance_0_1_reads_like_digital_numbers(
                                scale=1e-4), lambda p: _write(p, _arrays(burnt=True), dtype="float32",
                                scale=1e-4))  # fmt: skip
     assert out.code == 0, out.stderr[-1500:]
+    probe.release(out_dir)  # meant to work: the output it writes is no leftover
     classes, grid, n = _outputs(out_dir)
     assert grid == folder_control[1] and n == folder_control[2]
     np.testing.assert_array_equal(classes, folder_control[0])
@@ -546,6 +550,7 @@ def test_stac_after_scene_in_utm_53n_is_reprojected_onto_the_grid(
     probe.guard(out_dir)
     out = _detect(probe, sample, _aoi(tmp_path, SCAR_UTM), out_dir)
     assert out.code == 0, out.stderr[-1500:]  # type: ignore[attr-defined]
+    probe.release(out_dir)  # meant to work: the output it writes is no leftover
     classes, grid, n = _outputs(out_dir)
     assert grid == sample_control[1], "the output is on the project grid, not the after scene's"
     _assert_same_scar(classes, sample_control[0])
