@@ -15,9 +15,11 @@ QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
 
 venv: $(STAMP)
 
+# pip >= 26.2.2 first: the pip a Python 3.11 venv starts with has published advisories (docs/dependency-advisories.md).
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else "skywatch needs Python 3.11; .venv has %d.%d (remove .venv, set PYTHON=python3.11)" % v)'
+	$(PIP) install 'pip>=26.2.2' $(QUIET_PIP)
 	$(PIP) install -r requirements.lock $(QUIET_PIP)
 	$(PIP) install --no-deps --no-build-isolation -e . $(QUIET_PIP)
 	@touch $@
@@ -56,6 +58,6 @@ fuzz: $(STAMP)
 # Known vulnerabilities in the pinned dependencies (pip-audit in its own venv, so it never touches the lock).
 # Needs the PyPI JSON API or OSV: on a machine that only reaches a package mirror it reports what it could not audit.
 audit:
-	test -x .audit-venv/bin/pip-audit || ($(PYTHON) -m venv .audit-venv && .audit-venv/bin/pip -q install pip-audit)
+	test -x .audit-venv/bin/pip-audit || ($(PYTHON) -m venv .audit-venv && .audit-venv/bin/pip -q install 'pip>=26.2.2' pip-audit)
 	grep -v -e '^-e' -e '^skywatch' requirements.lock > .audit-venv/requirements.txt
 	.audit-venv/bin/pip-audit -r .audit-venv/requirements.txt --no-deps --disable-pip --progress-spinner off
