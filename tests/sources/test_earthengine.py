@@ -5,6 +5,7 @@ library up offline, and ``UsingCloudApi`` serves the Cloud API HTTP responses we
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -126,3 +127,23 @@ def test_credentials_and_tiles(tmp_path: Path) -> None:
         earthengine_session({"EE_PROJECT": "p", "EE_SERVICE_ACCOUNT": "a@b", "EE_PRIVATE_KEY_FILE": str(tmp_path)})
     edge = tile_edge(13)
     assert edge % 16 == 0 and 13 * 4 * edge * edge <= 48 * 1024 * 1024
+
+
+def test_world_readable_key_file_warns_without_its_contents(tmp_path: Path) -> None:
+    """Issue 8: a credentials file others can read is named with the fix (chmod 600); its contents never appear."""
+    key = tmp_path / "key.json"
+    key.write_text('{"private_key": "-----BEGIN PRIVATE KEY-----SECRET-IN-FILE"}', encoding="utf-8")
+    env = {"EE_PROJECT": "p", "EE_SERVICE_ACCOUNT": "a@b.iam.gserviceaccount.com", "EE_PRIVATE_KEY_FILE": str(key)}
+    key.chmod(0o644)
+    with pytest.warns(UserWarning, match=r"readable by other users; run: chmod 600") as caught:
+        earthengine_session(env)
+    assert all("SECRET-IN-FILE" not in str(w.message) for w in caught)
+    key.chmod(0o600)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a private file passes silently
+        earthengine_session(env)
+    stored = tmp_path / "credentials"
+    stored.write_text('{"refresh_token": "SECRET"}', encoding="utf-8")
+    stored.chmod(0o604)
+    with pytest.warns(UserWarning, match="readable by other users"):
+        earthengine_session({"EE_PROJECT": "p"}, stored_credentials=stored)
