@@ -12,13 +12,15 @@ record per case to FILE.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,31 +87,32 @@ class Probe:
         for p in paths:
             self.guarded[p] = _snapshot(p)
 
-    def run(self, args: Sequence[str], *, subprocess_run: bool = False, timeout: float = 60, cwd: Path | None = None,
-            input_text: str | None = None) -> Outcome:  # fmt: skip
+    def run(self, args: Sequence[object], *, subprocess_run: bool = False, timeout: float = 60,
+            cwd: Path | None = None, input_text: str | None = None, preexec: Callable[[], None] | None = None,
+            stdout: Path | None = None) -> Outcome:  # fmt: skip
         """``skywatch ARGS`` with fake credentials in the environment; in a subprocess (real exit code, real
-        stderr, a timeout) or in-process with click's CliRunner (fast)."""
+        stderr, a timeout; its own session, killed whole on timeout) or in-process with click's CliRunner (fast).
+
+        Subprocess only: ``preexec`` sets a fault up in the child before ``exec`` (a resource limit, a dropped
+        capability); ``stdout`` sends standard output to this file instead of a pipe."""
         env = {**os.environ, **FAKE_SECRETS}
         start = time.perf_counter()
-        if subprocess_run:
-            try:
-                proc = subprocess.run(
-                    [sys.executable, "-c", _ENTRY, *map(str, args)],
-                    capture_output=True,
-                    text=True,
-                    errors="replace",
-                    env=env,
-                    timeout=timeout,
-                    cwd=cwd or self.tmp_path,
-                    input=input_text,
-                )
-                out = Outcome(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - start)
-            except subprocess.TimeoutExpired as exc:
-                self.verdict["hang"] = True
-                text = [
-                    x.decode(errors="replace") if isinstance(x, bytes) else (x or "") for x in (exc.stdout, exc.stderr)
-                ]
-                out = Outcome(None, text[0], text[1], time.perf_counter() - start, timed_out=True)
+        if subprocess_run or preexec is not None or stdout is not None:
+            with contextlib.ExitStack() as stack:
+                sink = stack.enter_context(stdout.open("w")) if stdout is not None else subprocess.PIPE
+                proc = subprocess.Popen([sys.executable, "-c", _ENTRY, *map(str, args)], stdout=sink,
+                                        stdin=subprocess.PIPE if input_text is not None else None,
+                                        stderr=subprocess.PIPE, text=True, errors="replace", env=env,
+                                        cwd=cwd or self.tmp_path, preexec_fn=preexec,
+                                        start_new_session=True)  # fmt: skip
+                try:
+                    text_out, text_err = proc.communicate(input=input_text, timeout=timeout)
+                    out = Outcome(proc.returncode, text_out or "", text_err, time.perf_counter() - start)
+                except subprocess.TimeoutExpired:
+                    self.verdict["hang"] = True
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    text_out, text_err = proc.communicate()
+                    out = Outcome(None, text_out or "", text_err, time.perf_counter() - start, timed_out=True)
         else:
             from skywatch.cli.main import cli
 

@@ -17,17 +17,14 @@ The faults are real failing writers that need no root:
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
-import os
 import resource
 import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -40,49 +37,10 @@ from skywatch.jobs.config import load_job
 from skywatch.jobs.demo import DemoResult
 from skywatch.jobs.runner import run_job
 from skywatch.outputs.alert_store import read_store, update_store
-from tests.robustness.conftest import FAKE_SECRETS, SECRET_VALUES, Outcome, Probe
+from tests.robustness.conftest import Probe
 
-_ENTRY = "from skywatch.cli.main import main; main()"
 _PR_CAPBSET_DROP, _CAP_DAC_OVERRIDE = 24, 1  # <linux/prctl.h>, <linux/capability.h>
 WINDOWS = ("2025-09-01/2025-09-10", "2025-10-15/2025-10-25")
-
-
-class FaultProbe(Probe):
-    """The corpus's :class:`Probe`, whose CLI runs start with a fault set up in the child before ``exec``."""
-
-    def run_faulty(self, args: Sequence[object], *, fault: Callable[[], None], timeout: float = 120,
-                   stdout: Path | None = None) -> Outcome:  # fmt: skip
-        """``skywatch ARGS`` in a subprocess (its own session, killed whole on timeout) after ``fault()``;
-        ``stdout``: send standard output to this file instead of a pipe."""
-        env = {**os.environ, **FAKE_SECRETS}
-        start = time.perf_counter()
-        with contextlib.ExitStack() as stack:
-            sink = stack.enter_context(stdout.open("w")) if stdout is not None else subprocess.PIPE
-            proc = subprocess.Popen([sys.executable, "-c", _ENTRY, *map(str, args)], stdout=sink,
-                                    stderr=subprocess.PIPE, text=True, errors="replace", env=env, cwd=self.tmp_path,
-                                    preexec_fn=fault, start_new_session=True)  # fmt: skip
-            try:
-                out, err = proc.communicate(timeout=timeout)
-                outcome = Outcome(proc.returncode, out or "", err, time.perf_counter() - start)
-            except subprocess.TimeoutExpired:
-                self.verdict["hang"] = True
-                os.killpg(proc.pid, signal.SIGKILL)
-                out, err = proc.communicate()
-                outcome = Outcome(None, out or "", err, time.perf_counter() - start, timed_out=True)
-        found = [s for s in SECRET_VALUES if s in outcome.stdout + outcome.stderr]
-        if found:
-            self.leaks.extend(found)
-            self.verdict["leak"] = True
-        self.check_outputs()
-        return outcome
-
-
-@pytest.fixture
-def fault_probe(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FaultProbe]:
-    """The harness of one case (see ``tests/robustness/conftest.py``)."""
-    p = FaultProbe(request.node, tmp_path)
-    yield p
-    p.check_outputs()
 
 
 def disk_limit(nbytes: int) -> Callable[[], None]:
@@ -171,58 +129,58 @@ def _store_with_demo_alerts(path: Path, demo: DemoResult) -> list[str]:
 
 
 @pytest.mark.parametrize("command", ["demo", "detect", "run", "alerts --add"])
-def test_unwritable_output_folder(fault_probe: FaultProbe, read_only: Path, sample_dir: Path, quarter_aoi: Path,
+def test_unwritable_output_folder(probe: Probe, read_only: Path, sample_dir: Path, quarter_aoi: Path,
                                   demo_result: DemoResult, command: str) -> None:  # fmt: skip
     out = read_only / "out"
     args: dict[str, list[object]] = {
         "demo": ["demo", "--out", out, "--sample", sample_dir],
         "detect": ["detect", "fire", "--aoi", quarter_aoi, "--before", WINDOWS[0], "--after", WINDOWS[1],
                    "--provider", "local", "--path", sample_dir, "--method", "baseline", "--out", out],
-        "run": ["run", write_job(fault_probe.tmp_path / "job.yaml", sample=sample_dir, aoi=quarter_aoi, out=out)],
+        "run": ["run", write_job(probe.tmp_path / "job.yaml", sample=sample_dir, aoi=quarter_aoi, out=out)],
         "alerts --add": ["alerts", "--store", read_only / "store.gpkg", "--add", demo_result.out / "alerts.geojson"],
     }  # fmt: skip
-    fault_probe.guard(read_only)
-    outcome = fault_probe.run_faulty(args[command], fault=without_dac_override)
-    line = fault_probe.expect_failure(outcome, match=r"Permission denied")
+    probe.guard(read_only)
+    outcome = probe.run(args[command], preexec=without_dac_override, timeout=120)
+    line = probe.expect_failure(outcome, match=r"Permission denied")
     assert "read-only" in line or "cannot" in line, line
     assert not any(read_only.iterdir())
 
 
-def test_full_disk_from_the_start(fault_probe: FaultProbe, sample_dir: Path, quarter_aoi: Path) -> None:
+def test_full_disk_from_the_start(probe: Probe, sample_dir: Path, quarter_aoi: Path) -> None:
     """Not even Dask's local cluster can start (it needs a writable temporary folder)."""
-    out = fault_probe.tmp_path / "out"
-    job = write_job(fault_probe.tmp_path / "job.yaml", sample=sample_dir, aoi=quarter_aoi, out=out)
-    fault_probe.guard(out)
-    outcome = fault_probe.run_faulty(["run", job], fault=disk_limit(0))
-    fault_probe.expect_failure(outcome, match=r"could not start a local Dask cluster .*disk")
-    assert leftovers(fault_probe.tmp_path) == []
+    out = probe.tmp_path / "out"
+    job = write_job(probe.tmp_path / "job.yaml", sample=sample_dir, aoi=quarter_aoi, out=out)
+    probe.guard(out)
+    outcome = probe.run(["run", job], preexec=disk_limit(0), timeout=120)
+    probe.expect_failure(outcome, match=r"could not start a local Dask cluster .*disk")
+    assert leftovers(probe.tmp_path) == []
 
 
-def test_full_disk_while_tiles_are_checkpointed(fault_probe: FaultProbe, sample_dir: Path, quarter_aoi: Path) -> None:
+def test_full_disk_while_tiles_are_checkpointed(probe: Probe, sample_dir: Path, quarter_aoi: Path) -> None:
     """Checkpoints (up to ~210 kB here) cannot be written: the workers' error, after Dask's retries, is one line."""
-    out = fault_probe.tmp_path / "out"
-    job = write_job(fault_probe.tmp_path / "job.yaml", sample=sample_dir, aoi=quarter_aoi, out=out)
-    fault_probe.guard(out)
-    outcome = fault_probe.run_faulty(["run", job], fault=disk_limit(50_000))
-    fault_probe.expect_failure(outcome, match=r"could not write its checkpoint: File too large.*run the same command")
-    assert leftovers(fault_probe.tmp_path) == []
+    out = probe.tmp_path / "out"
+    job = write_job(probe.tmp_path / "job.yaml", sample=sample_dir, aoi=quarter_aoi, out=out)
+    probe.guard(out)
+    outcome = probe.run(["run", job], preexec=disk_limit(50_000), timeout=120)
+    probe.expect_failure(outcome, match=r"could not write its checkpoint: File too large.*run the same command")
+    assert leftovers(probe.tmp_path) == []
 
 
 def test_full_disk_writing_a_cog_keeps_the_earlier_run_and_resumes(
-    fault_probe: FaultProbe, previous: Path, sample_dir: Path, quarter_aoi: Path
+    probe: Probe, previous: Path, sample_dir: Path, quarter_aoi: Path
 ) -> None:
     """Re-run with --overwrite over an earlier run; the probability COG (~570 kB) meets the full disk after every
     checkpoint (<= ~210 kB) was written. The earlier run is untouched; the next run resumes and matches it."""
-    out = fault_probe.tmp_path / "out"
+    out = probe.tmp_path / "out"
     shutil.copytree(previous, out)
-    job = write_job(fault_probe.tmp_path / "job.yaml", sample=sample_dir, aoi=quarter_aoi, out=out)
-    fault_probe.guard(out)
-    outcome = fault_probe.run_faulty(["run", job, "--overwrite"], fault=disk_limit(350_000))
-    fault_probe.expect_failure(outcome, match=r"could not write .*out.*is the disk full")
-    assert leftovers(fault_probe.tmp_path) == []
-    ckpt = fault_probe.tmp_path / ".out.checkpoints" / "fire"
+    job = write_job(probe.tmp_path / "job.yaml", sample=sample_dir, aoi=quarter_aoi, out=out)
+    probe.guard(out)
+    outcome = probe.run(["run", job, "--overwrite"], preexec=disk_limit(350_000), timeout=120)
+    probe.expect_failure(outcome, match=r"could not write .*out.*is the disk full")
+    assert leftovers(probe.tmp_path) == []
+    ckpt = probe.tmp_path / ".out.checkpoints" / "fire"
     assert len(list(ckpt.glob("[!.]*.npz"))) == 8  # every tile was done before the disk filled up
-    del fault_probe.guarded[out]  # the resumed run below replaces it, as it should
+    del probe.guarded[out]  # the resumed run below replaces it, as it should
     said: list[str] = []
     run_job(load_job(job), overwrite=True, progress=said.append)
     assert "8 of 8 tile task(s) already checkpointed" in said
@@ -233,45 +191,45 @@ def test_full_disk_writing_a_cog_keeps_the_earlier_run_and_resumes(
 
 
 def test_full_disk_writing_the_manifest_leaves_the_alert_store_valid(
-    fault_probe: FaultProbe, sample_dir: Path, quarter_aoi: Path, demo_result: DemoResult
+    probe: Probe, sample_dir: Path, quarter_aoi: Path, demo_result: DemoResult
 ) -> None:
     """manifest.json quotes the job file: with ~1.3 MB of comments it is the largest file and meets the full disk
     last. The alert store outside the output folder (already holding the demo's alerts) is still a valid store
     with every earlier alert."""
-    out = fault_probe.tmp_path / "out"
-    store = fault_probe.tmp_path / "store.gpkg"
+    out = probe.tmp_path / "out"
+    store = probe.tmp_path / "store.gpkg"
     before = _store_with_demo_alerts(store, demo_result)
-    job = write_job(fault_probe.tmp_path / "job.yaml", sample=sample_dir, aoi=quarter_aoi, out=out, store=store,
+    job = write_job(probe.tmp_path / "job.yaml", sample=sample_dir, aoi=quarter_aoi, out=out, store=store,
                     padding_bytes=1_300_000)  # fmt: skip
-    fault_probe.guard(out)
-    outcome = fault_probe.run_faulty(["run", job], fault=disk_limit(1_000_000), timeout=180)
-    fault_probe.expect_failure(outcome, match=r"could not write .*out.*File too large")
-    assert leftovers(fault_probe.tmp_path) == []
+    probe.guard(out)
+    outcome = probe.run(["run", job], preexec=disk_limit(1_000_000), timeout=180)
+    probe.expect_failure(outcome, match=r"could not write .*out.*File too large")
+    assert leftovers(probe.tmp_path) == []
     frame = read_store(store)
     assert set(before) <= set(frame["alert_id"]) and set(frame["status"]) <= {"new", "ongoing", "resolved"}
 
 
-def test_full_disk_updating_the_alert_store_leaves_it_byte_identical(fault_probe: FaultProbe,
+def test_full_disk_updating_the_alert_store_leaves_it_byte_identical(probe: Probe,
                                                                       demo_result: DemoResult) -> None:  # fmt: skip
-    store = fault_probe.tmp_path / "store.gpkg"
+    store = probe.tmp_path / "store.gpkg"
     before = _store_with_demo_alerts(store, demo_result)
     later = json.loads((demo_result.out / "alerts.geojson").read_text())
     for feat in later["features"]:  # the same places ten days on: every alert would become ongoing
         props = feat["properties"]
         props["id"] += "-later"
         props["acq_date"] = (date.fromisoformat(props["acq_date"]) + timedelta(days=10)).isoformat()
-    added = fault_probe.tmp_path / "later.geojson"
+    added = probe.tmp_path / "later.geojson"
     added.write_text(json.dumps(later))
-    fault_probe.guard(store)
-    outcome = fault_probe.run_faulty(["alerts", "--store", store, "--add", added], fault=disk_limit(64_000))
-    fault_probe.expect_failure(outcome, match=r"could not write .*store\.gpkg")
+    probe.guard(store)
+    outcome = probe.run(["alerts", "--store", store, "--add", added], preexec=disk_limit(64_000), timeout=120)
+    probe.expect_failure(outcome, match=r"could not write .*store\.gpkg")
     assert sorted(read_store(store)["alert_id"]) == before
-    assert leftovers(fault_probe.tmp_path) == []
+    assert leftovers(probe.tmp_path) == []
 
 
-def test_stdout_on_a_full_disk(fault_probe: FaultProbe, demo_result: DemoResult) -> None:
-    store = fault_probe.tmp_path / "store.gpkg"
+def test_stdout_on_a_full_disk(probe: Probe, demo_result: DemoResult) -> None:
+    store = probe.tmp_path / "store.gpkg"
     _store_with_demo_alerts(store, demo_result)
-    fault_probe.guard(store)
-    outcome = fault_probe.run_faulty(["alerts", "--store", store], fault=lambda: None, stdout=Path("/dev/full"))
-    fault_probe.expect_failure(outcome, match=r"No space left on device")
+    probe.guard(store)
+    outcome = probe.run(["alerts", "--store", store], stdout=Path("/dev/full"), timeout=120)
+    probe.expect_failure(outcome, match=r"No space left on device")

@@ -11,13 +11,9 @@ file) gives the same result as the plain input, compared output to output.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import shutil
 import struct
-import subprocess
-import sys
-import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +28,7 @@ from rasterio.transform import from_origin
 from rasterio.warp import calculate_default_transform, reproject
 from rasterio.windows import Window
 
-from tests.robustness.conftest import FAKE_SECRETS, SECRET_VALUES, Outcome, Probe
+from tests.robustness.conftest import Outcome, Probe
 
 AFTER = "S2X_52TFN_20251021_0_L2A_SYNTHETIC"
 
@@ -237,32 +233,13 @@ def _bomb(path: Path, *, size: int, bands: tuple[str, ...] = BANDS, expands_to: 
     path.write_bytes(b"II*\0" + struct.pack("<I", ifd_at) + ifd + struct.pack("<I", 0) + extra + payload)
 
 
-_ENTRY = "from skywatch.cli.main import main; main()"
-
-
 def _run_limited(probe: Probe, args: list[object], *, memory: int = 2 << 30, timeout: float = 60) -> Outcome:
-    """The CLI in a subprocess under an address-space limit (RLIMIT_AS) and a timeout, with the harness's fake
-    credentials; records hang/leak/corrupted verdicts like :meth:`Probe.run` (which has no memory limit)."""
+    """The CLI in a subprocess under an address-space limit (RLIMIT_AS) and a timeout (the harness's verdicts)."""
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run([sys.executable, "-c", _ENTRY, *map(str, args)], capture_output=True, text=True,
-                              errors="replace", env={**os.environ, **FAKE_SECRETS}, timeout=timeout,
-                              cwd=probe.tmp_path, preexec_fn=limit)  # fmt: skip
-        out = Outcome(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - start)
-    except subprocess.TimeoutExpired as exc:
-        probe.verdict["hang"] = True
-        text = [x.decode(errors="replace") if isinstance(x, bytes) else (x or "") for x in (exc.stdout, exc.stderr)]
-        out = Outcome(None, text[0], text[1], time.perf_counter() - start, timed_out=True)
-    leaked = [s for s in SECRET_VALUES if s in out.stdout + out.stderr]
-    if leaked:
-        probe.leaks.extend(leaked)
-        probe.verdict["leak"] = True
-    probe.check_outputs()
-    return out
+    return probe.run(args, preexec=limit, timeout=timeout)
 
 
 @pytest.mark.parametrize("size", [1_000_000, 40_000], ids=["1e6 px", "40000 px"])
