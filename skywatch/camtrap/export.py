@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,8 @@ SAMPLING_DESIGNS = ("simpleRandom", "systematicRandom", "clusteredRandom", "expe
 _TABLES = ("deployments", "media", "observations")
 _SEXES = ("", "female", "male")
 _STAGES = ("", "adult", "subadult", "juvenile")
+# Events written per step: an observations chunk of this many rows as strings is some tens of MB.
+OBSERVATION_CHUNK = 50_000
 
 
 def write_camtrap_dp(
@@ -74,7 +76,6 @@ def write_camtrap_dp(
     if sampling_design not in SAMPLING_DESIGNS:
         raise CamtrapError(f"sampling design {sampling_design!r} is not one of {list(SAMPLING_DESIGNS)}")
     deployments = _deployments(table)
-    observations = _observations(table)
     media = pd.DataFrame(columns=list(table_fields("media")))
     package = _package(
         table,
@@ -85,10 +86,13 @@ def write_camtrap_dp(
         contributors=contributors,
     )
     with atomic_dir(out, overwrite=overwrite) as tmp:
-        for name, frame in zip(_TABLES, (deployments, media, observations), strict=True):
+        for name, frame in (("deployments", deployments), ("media", media)):
             frame.reindex(columns=list(table_fields(name))).to_csv(
                 tmp / f"{name}.csv", index=False, lineterminator="\n", na_rep=""
             )
+        for i, chunk in enumerate(_observations(table)):  # chunk by chunk: memory stays bounded by OBSERVATION_CHUNK
+            chunk.to_csv(tmp / "observations.csv", mode="w" if i == 0 else "a", header=i == 0, index=False,
+                         lineterminator="\n", na_rep="")  # fmt: skip
         (tmp / "datapackage.json").write_text(
             json.dumps(package, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
@@ -128,47 +132,79 @@ def _deployments(table: DetectionTable) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(table_fields("deployments")))
 
 
-def _observations(table: DetectionTable) -> pd.DataFrame:
+def _observations(table: DetectionTable) -> Iterator[pd.DataFrame]:
+    """The observations table, :data:`OBSERVATION_CHUNK` events at a time (vectorised; the first bad event is
+    named with its number and source).
+
+    Raises:
+        CamtrapError: an event outside Camtrap DP's terms (see :func:`_check_event`).
+    """
     ev = table.events
     known = set(table.deployments["deployment"])
     width = max(6, len(str(len(ev))))
-    rows = []
-    for n, e in enumerate(ev.itertuples(index=False), start=1):
-        where = f"event {n} ({e.source})" if e.source else f"event {n}"
-        if e.deployment not in known:
-            raise CamtrapError(f"{where} names deployment {e.deployment!r}, which is not in the table")
-        if e.kind not in KINDS:
-            raise CamtrapError(f"{where} has kind {e.kind!r}, not a Camtrap DP observationType {list(KINDS)}")
-        if e.sex not in _SEXES or e.life_stage not in _STAGES:
-            raise CamtrapError(f"{where} has sex {e.sex!r} / life stage {e.life_stage!r} outside Camtrap DP's terms")
-        score = float(e.score)
-        if not math.isnan(score) and not 0 <= score <= 1:
-            raise CamtrapError(f"{where} has score {score}, outside 0-1")
-        count = None if pd.isna(e.count) else int(e.count)
-        if count is not None and count < 1:
-            raise CamtrapError(f"{where} has count {count}, below 1")
-        stamp = _stamp(e.timestamp.floor("s"))
-        rows.append(
+    columns = list(table_fields("observations"))
+    if len(ev) == 0:
+        yield pd.DataFrame(columns=columns)
+        return
+    for start in range(0, len(ev), OBSERVATION_CHUNK):
+        part = ev.iloc[start : start + OBSERVATION_CHUNK]
+        score = part["score"].astype(float)
+        count = pd.to_numeric(part["count"], errors="coerce")
+        bad = (
+            ~part["deployment"].isin(known)
+            | ~part["kind"].isin(KINDS)
+            | ~part["sex"].isin(_SEXES)
+            | ~part["life_stage"].isin(_STAGES)
+            | (score.notna() & ((score < 0) | (score > 1)))
+            | (count.notna() & (count < 1))
+        ).to_numpy()
+        if bad.any():
+            first = int(bad.argmax())
+            _check_event(start + first + 1, part.iloc[first], known)
+        n = pd.Series(range(start + 1, start + len(part) + 1), index=part.index)
+        numbers = n.astype(str).str.zfill(width)
+        stamp = part["timestamp"].dt.floor("s").dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        source = part["source"].astype(str).where(part["source"].notna(), "")
+        yield pd.DataFrame(
             {
-                "observationID": f"obs{n:0{width}d}",
-                "deploymentID": e.deployment,
+                "observationID": "obs" + numbers,
+                "deploymentID": part["deployment"],
                 "mediaID": "",
-                "eventID": f"event{n:0{width}d}",
+                "eventID": "event" + numbers,
                 "eventStart": stamp,
                 "eventEnd": stamp,
                 "observationLevel": "event",
-                "observationType": e.kind,
-                "scientificName": e.species,
-                "count": "" if count is None else str(count),
-                "lifeStage": e.life_stage,
-                "sex": e.sex,
-                "behavior": e.behavior,
-                "individualID": e.individual,
-                "classificationProbability": "" if math.isnan(score) else f"{score:.6g}",
-                "observationComments": f"from {e.source}" if e.source else "",
+                "observationType": part["kind"],
+                "scientificName": part["species"],
+                "count": count.map(lambda c: "" if pd.isna(c) else str(int(c))),
+                "lifeStage": part["life_stage"],
+                "sex": part["sex"],
+                "behavior": part["behavior"],
+                "individualID": part["individual"],
+                "classificationProbability": score.map(lambda v: "" if math.isnan(v) else f"{v:.6g}"),
+                "observationComments": ("from " + source).where(source != "", ""),
             }
-        )
-    return pd.DataFrame(rows, columns=list(table_fields("observations")))
+        ).reindex(columns=columns)
+
+
+def _check_event(n: int, e: pd.Series, known: set[Any]) -> None:
+    """Raise for event number ``n``, whose row failed a vectorised check: the first of its problems.
+
+    Raises:
+        CamtrapError: unknown deployment, kind outside Camtrap DP's observationType, sex or life stage outside
+            its terms, a score outside 0-1 or a count below 1.
+    """
+    where = f"event {n} ({e['source']})" if e["source"] else f"event {n}"
+    if e["deployment"] not in known:
+        raise CamtrapError(f"{where} names deployment {e['deployment']!r}, which is not in the table")
+    if e["kind"] not in KINDS:
+        raise CamtrapError(f"{where} has kind {e['kind']!r}, not a Camtrap DP observationType {list(KINDS)}")
+    if e["sex"] not in _SEXES or e["life_stage"] not in _STAGES:
+        raise CamtrapError(f"{where} has sex {e['sex']!r} / life stage {e['life_stage']!r} outside Camtrap DP's terms")
+    score = float(e["score"])
+    if not math.isnan(score) and not 0 <= score <= 1:
+        raise CamtrapError(f"{where} has score {score}, outside 0-1")
+    raise CamtrapError(f"{where} has count {int(e['count'])}, below 1")
 
 
 def _slug(text: str) -> str:
