@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-__all__ = ["best_pixel_composite", "median_composite", "valid_count"]
+__all__ = ["best_pixel", "best_pixel_composite", "median_composite", "valid_count"]
 
 
 def _reflectance(ds: xr.Dataset) -> list[str]:
@@ -35,6 +35,21 @@ def best_pixel_composite(ds: xr.Dataset, cloud_cover: Sequence[float]) -> xr.Dat
     for i in range(1, ranked.sizes["time"]):
         best = best.fillna(ranked.isel(time=i, drop=True))
     return best.astype(np.float32)
+
+
+def best_pixel(values: np.ndarray, usable: np.ndarray, cloud_cover: Sequence[float]) -> np.ndarray:
+    """:func:`best_pixel_composite`'s rule on loaded arrays: per pixel, the value from the least cloudy scene
+    where it is usable and not NaN. ``values``, ``usable``: (time, rows, cols); ties keep the earlier date.
+
+    For a tile already in memory this costs a fraction of the lazy xarray form (no task graph per step).
+    """
+    if len(cloud_cover) != values.shape[0] or usable.shape != values.shape:
+        raise ValueError(f"values {values.shape}, usable {usable.shape} and {len(cloud_cover)} cloud covers disagree")
+    best = np.full(values.shape[1:], np.nan, dtype=np.float32)
+    for t in np.argsort(np.asarray(cloud_cover, dtype=float), kind="stable"):
+        take = usable[t] & np.isnan(best)
+        best[take] = values[t][take]
+    return best
 
 
 def valid_count(ds: xr.Dataset) -> xr.DataArray:

@@ -34,6 +34,7 @@ from shapely.ops import unary_union
 
 from skywatch.aoi import AOI
 from skywatch.cube.clip import aoi_mask
+from skywatch.cube.composite import best_pixel
 from skywatch.cube.mask import DEFAULT_INVALID_SCL, buffer_invalid
 from skywatch.detect.clearcut import bright_change, clearcut_baseline, forest_mask
 from skywatch.detect.fire import (
@@ -140,9 +141,9 @@ def _composite(
 ) -> tuple[dict[str, np.ndarray], np.ndarray, Any]:
     """Best-pixel composite of ``items`` over ``bounds``: band arrays, the valid mask and the geobox.
 
-    The same rule as :func:`skywatch.cube.composite.best_pixel_composite` over the SCL-masked cube clipped to the
-    AOI (per band, the value from the least cloudy scene where it is valid), done in numpy on the loaded tile:
-    one read of the tile, no per-step task graph (the xarray form cost about as much as the reads)."""
+    :func:`skywatch.cube.composite.best_pixel` on the loaded tile, SCL-masked and clipped to the AOI: the rule of
+    the lazy :func:`~skywatch.cube.composite.best_pixel_composite`, without its per-step task graph (which cost
+    about as much as the reads)."""
     cube = run.source.load(items, bands=BANDS, bounds=bounds, epsg=run.grid.epsg, resolution=run.grid.resolution)
     geobox = cube.odc.geobox
     with read_errors():
@@ -152,19 +153,9 @@ def _composite(
         day = np.datetime64(t, "D")
         c = [cloud_cover(it.properties) for it in items if it.datetime and np.datetime64(it.datetime.date()) == day]
         covers.append(min([v for v in c if v is not None], default=100.0))
-    order = np.argsort(np.asarray(covers, dtype=float), kind="stable")
     usable = ~np.isin(np.asarray(raw["scl"].values), sorted(DEFAULT_INVALID_SCL))
     usable &= np.asarray(aoi_mask(run.aoi_geom, geobox).values)[None]
-    arrays: dict[str, np.ndarray] = {}
-    for band in BANDS:
-        if band == "scl":
-            continue
-        values = np.asarray(raw[band].values, dtype=np.float32)
-        best = np.full(values.shape[1:], np.nan, dtype=np.float32)
-        for t in order:
-            take = usable[t] & np.isnan(best)
-            best[take] = values[t][take]
-        arrays[band] = best
+    arrays = {b: best_pixel(np.asarray(raw[b].values, dtype=np.float32), usable, covers) for b in BANDS if b != "scl"}
     del raw
     valid = np.asarray(np.isfinite(np.stack(list(arrays.values()))).all(axis=0))
     return arrays, buffer_invalid(valid, run.cloud_buffer_px), geobox

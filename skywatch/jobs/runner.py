@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -35,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask
 import geopandas as gpd
@@ -67,7 +66,7 @@ from skywatch.jobs.detect import (
 )
 from skywatch.outputs.alert_store import update_store
 from skywatch.outputs.alerts import alerts_feature_collection, write_alerts
-from skywatch.outputs.atomic import atomic_dir
+from skywatch.outputs.atomic import WRITE_ERRNOS, atomic_dir, atomic_path
 from skywatch.outputs.cog import write_cog
 from skywatch.outputs.delivery import (
     RasterLayer,
@@ -80,6 +79,10 @@ from skywatch.outputs.delivery import (
 from skywatch.sources.base import Source
 from skywatch.sources.registry import open_source
 
+if TYPE_CHECKING:  # the camera-trap stack loads only for jobs that fuse camera traps
+    from skywatch.camtrap.events import DetectionTable
+    from skywatch.jobs.presence import PresenceResult
+
 __all__ = ["JobResult", "Plan", "TileTask", "plan_job", "run_job", "run_tile"]
 
 _PROVIDERS = ("CDSE_", "SH_", "EARTHENGINE_", "AZURE_", "PC_SDK_", "GOOGLE_")
@@ -89,7 +92,6 @@ ENV_PREFIXES = ("GDAL_", "CPL_", "VSI_", "AWS_", *_PROVIDERS, "SKYWATCH_HTTP_")
 EST_MPX_PER_S_PER_CORE = 0.6
 # How long to try reaching an existing scheduler (--scheduler / DASK_SCHEDULER_ADDRESS) before giving up.
 SCHEDULER_CONNECT_S = 10.0
-_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 _TYPES = {"burn_scar": "burn_scar", "active_fire": "fire_active", "clearcut": "clearcut", "road": "road"}
 
 
@@ -228,7 +230,7 @@ def _run_tile_or_write_error(spec: TileTask) -> list[str] | OSError:
     try:
         return run_tile(spec)
     except OSError as exc:
-        if isinstance(exc, SkywatchError) or exc.errno not in _WRITE_ERRNOS:
+        if isinstance(exc, SkywatchError) or exc.errno not in WRITE_ERRNOS:
             raise
         return OSError(exc.errno, exc.strerror, exc.filename)
 
@@ -374,7 +376,7 @@ def _raise_tile_error(key: str, exc: BaseException) -> None:
     from distributed import KilledWorker
 
     resume = "tiles finished so far are checkpointed: run the same command again to resume"
-    if isinstance(exc, OSError) and not isinstance(exc, SkywatchError) and exc.errno in _WRITE_ERRNOS:
+    if isinstance(exc, OSError) and not isinstance(exc, SkywatchError) and exc.errno in WRITE_ERRNOS:
         where = f" ({exc.filename})" if exc.filename else ""
         raise OutputError(f"tile task {key} could not write its checkpoint: {exc.strerror}{where}; {resume}") from exc
     if isinstance(exc, KilledWorker):
@@ -480,13 +482,22 @@ def run_job(
         if job.alerts.webhook:
             push_error = _push(job, fusion["store"])
         manifest = _manifest(job, plan, counts, timings, started, job_text, push_error)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str), encoding="utf-8")
+        try:
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str), encoding="utf-8")
+        except OSError as exc:  # name the file: the folder's error alone would not say which write failed
+            raise OutputError(f"could not write {str(out / 'manifest.json')!r}: {exc.strerror or exc} (is the disk "
+                              "full? nothing was replaced; the tiles stay checkpointed)") from exc  # fmt: skip
+    if job.alerts.store is not None:  # only now that every output is in place does the shared store change
+        staged = out / fusion["store"].name  # the working copy _fuse updated, now inside the committed outputs
+        with atomic_path(job.alerts.store) as tmp_store:
+            shutil.copyfile(staged, tmp_store)  # a copy: the store may be on another file system
+        staged.unlink()
     shutil.rmtree(ckpt, ignore_errors=True)
     return JobResult(out=out, manifest=manifest, push_error=push_error, files=sorted(p for p in out.rglob("*") if
                      p.is_file()))  # fmt: skip
 
 
-def _presence(job: JobConfig, plan: Plan, out: Path) -> tuple[Any, Any]:
+def _presence(job: JobConfig, plan: Plan, out: Path) -> tuple[DetectionTable, PresenceResult]:
     """The camera-trap table and its presence run (SECR densities, presence layers) into ``out/presence``."""
     from skywatch.camtrap.load import load_table
     from skywatch.jobs.presence import run_presence
@@ -499,7 +510,7 @@ def _presence(job: JobConfig, plan: Plan, out: Path) -> tuple[Any, Any]:
 
 
 def _fuse(job: JobConfig, plan: Plan, out: Path, detected: date, synthetic: bool,
-          presence_run: Future[tuple[Any, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+          presence_run: Future[tuple[DetectionTable, PresenceResult]] | None = None) -> dict[str, Any]:  # fmt: skip
     """Alerts, habitat risk, hotspots and the QGIS delivery from the assembled detections (``presence_run``: the
     camera-trap presence run, when it was started earlier)."""
     grid, aoi = plan.grid, plan.aoi
@@ -552,7 +563,7 @@ def _fuse(job: JobConfig, plan: Plan, out: Path, detected: date, synthetic: bool
         source_scenes=[it.id for v in plan.items.values() for it in v], method=method, synthetic=synthetic,
         contexts=contexts, model_sha256=",".join(shas) or None,
     )  # fmt: skip
-    store = job.alerts.store or (out / "alert_store.gpkg")
+    store = out / "alert_store.gpkg" if job.alerts.store is None else _staged_store(job.alerts.store, out)
     update = update_store(store, collection, run_date=detected, coverage=aoi.geometry)
     write_alerts(out / "alerts.geojson", update.collection)
     counts = {"alerts_new": len(update.new), "alerts_ongoing": len(update.ongoing),
@@ -601,6 +612,19 @@ def _fuse(job: JobConfig, plan: Plan, out: Path, detected: date, synthetic: bool
     return {"counts": counts, "store": store, "secr": secr}
 
 
+def _staged_store(store: Path, out: Path) -> Path:
+    """The working copy, inside the output folder being built, of an alert store kept outside the outputs
+    (``alerts.store``). It replaces the store only once the run has written everything (see run_job), so a run
+    that fails (disk full at the manifest, a crash in delivery) leaves the store as it was."""
+    staged = out / f".staged-{store.name}"
+    if store.exists() and not staged.exists():
+        try:
+            shutil.copyfile(store, staged)
+        except OSError as exc:
+            raise OutputError(f"cannot copy the alert store {str(store)!r}: {exc.strerror or exc}") from exc
+    return staged
+
+
 def _push(job: JobConfig, store: Path) -> str | None:
     from skywatch.outputs.alert_store import mark_pushed, query_store
     from skywatch.outputs.webhook import push_alerts
@@ -611,7 +635,7 @@ def _push(job: JobConfig, store: Path) -> str | None:
         return None
     report = push_alerts(job.alerts.webhook, pending)
     if not report.ok:
-        return f"{report.message} ({len(pending['features'])} alert(s) kept in {store})"
+        return f"{report.message} ({len(pending['features'])} alert(s) kept in {job.alerts.store or store})"
     mark_pushed(store, [f["id"] for f in pending["features"]])
     return None
 

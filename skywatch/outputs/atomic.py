@@ -18,10 +18,10 @@ from pathlib import Path
 
 from skywatch.errors import OutputError, SkywatchError
 
-__all__ = ["atomic_dir", "atomic_path", "check_target"]
+__all__ = ["WRITE_ERRNOS", "atomic_dir", "atomic_path", "check_target"]
 
 # errno values that mean "this cannot be written here" (rather than a missing input or a bug)
-_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
 # libraries whose exceptions, raised while writing a temporary output, are I/O failures of that output
 _IO_LIBRARIES = frozenset({"rasterio", "pyogrio", "fiona", "sqlite3", "zipfile"})
 
@@ -55,7 +55,7 @@ def _is_write_failure(exc: BaseException, *, single_file: bool) -> bool:
     """
     if isinstance(exc, SkywatchError):
         return False
-    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+    if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
         return True
     if not single_file:
         return False

@@ -9,7 +9,7 @@ from odc.geo.geobox import GeoBox
 from shapely.geometry import box
 
 from skywatch.cube.clip import clip_to
-from skywatch.cube.composite import best_pixel_composite, median_composite, valid_count
+from skywatch.cube.composite import best_pixel, best_pixel_composite, median_composite, valid_count
 from skywatch.cube.mask import apply_mask, buffer_invalid
 
 
@@ -44,6 +44,20 @@ def test_best_pixel_takes_the_least_cloudy_valid_scene() -> None:
     assert best["red"].values[0, 1] == pytest.approx(0.2)  # masked there: next best is scene 3
     with pytest.raises(ValueError):
         best_pixel_composite(masked, cloud_cover=[1.0])
+
+
+def test_best_pixel_on_arrays_equals_the_lazy_composite() -> None:
+    """The in-memory form (used per detection tile) follows the same rule as the lazy one, NaNs and ties too."""
+    cube = _cube()
+    cube["red"][2, 0, 0] = np.nan  # masked by SCL on date 1, NaN on dates 2 and 3: stays NaN
+    covers = [5.0, 20.0, 20.0]  # a tie between dates 2 and 3: the earlier wins
+    lazy = best_pixel_composite(apply_mask(cube), cloud_cover=covers).compute()["red"].values
+    usable = ~np.isin(cube["scl"].values, [9])
+    eager = best_pixel(cube["red"].values, usable, covers)
+    np.testing.assert_array_equal(eager, lazy)
+    assert np.isnan(eager[0, 0]) and eager[0, 1] == pytest.approx(0.3) and eager[0, 3] == pytest.approx(0.1)
+    with pytest.raises(ValueError):
+        best_pixel(cube["red"].values, usable, [1.0])
 
 
 def test_clip_and_buffer() -> None:

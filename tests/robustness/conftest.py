@@ -172,7 +172,7 @@ class Probe:
         if match is not None:
             import re
 
-            assert re.search(match, out.stderr), f"{match!r} not in {out.stderr[-1000:]!r}"
+            assert re.search(match, line), f"{match!r} not in the error line {line!r}"
         assert not self.verdict["corrupted"], f"output left behind or changed: {list(self.guarded)}"
         assert not self.leaks, f"credentials leaked: {self.leaks}"
         return line
@@ -183,7 +183,9 @@ def probe(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Probe]:
     """The harness of one case (see the module docstring)."""
     p = Probe(request.node, tmp_path)
     yield p
-    p.check_outputs()
+    p.check_outputs()  # also for cases that never call expect_failure (the ones meant to work)
+    assert not p.leaks, f"credentials leaked: {p.leaks}"
+    assert not p.verdict["corrupted"], f"a guarded output was left behind or changed: {list(p.guarded)}"
 
 
 @pytest.hookimpl(hookwrapper=True)
