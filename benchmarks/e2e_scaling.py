@@ -13,7 +13,8 @@ Packs are generated with ``write_sample(size_px=...)`` (1000 px = the 10 km samp
   fusion, QGIS delivery); "main RSS" is the CLI process's ``ru_maxrss`` (from ``os.wait4``).
 - naive: one process loads the whole before and after cubes with odc-stac (``LocalSource.load(...).compute()``,
   SCL mask applied), takes the first (here the only) scene of each window, and runs each shipped model
-  (``compute_features`` + ``predict_features``) on the whole array; with ``--method baseline`` the spectral
+  on the whole array as a user would write it (``from torchgeo.models import FCN``, the shipped weights, one
+  forward pass over the full array; ``compute_features`` for the inputs); with ``--method baseline`` the spectral
   baselines instead. It writes no outputs, so it does less than skywatch. Its peak RSS is its ``ru_maxrss``; a
   watchdog kills it above ``--naive-cap-gib`` (reported as such, not as a result).
 
@@ -84,12 +85,23 @@ timings["load"] = time.perf_counter() - t
 t = time.perf_counter()
 detected = {}
 if spec["method"] == "model":
-    from skywatch.detect.models import compute_features, get_model
+    # as a user would write it: TorchGeo's FCN from torchgeo.models, the shipped weights, one forward pass over
+    # the whole array (NHWC, the faster layout on CPU, so the baseline is not handicapped)
+    import torch
+    from safetensors.torch import load_file
+    from torchgeo.models import FCN
+    from skywatch.detect.models import compute_features, get_model, models_dir
     for name in ("burn-scar-fcn", "active-fire-fcn", "clearcut-fcn", "roads-fcn"):
-        model = get_model(name)
-        prob = model.predict_features(compute_features(model.spec.features, arrays))
-        detected[name] = int((np.nan_to_num(prob) >= model.spec.threshold).sum())
-        del prob
+        s = get_model(name).spec
+        net = FCN(in_channels=len(s.features), classes=len(s.classes), num_filters=s.architecture["num_filters"])
+        net.load_state_dict(load_file(str(models_dir() / s.file)))  # get_model checked its sha256
+        net = net.eval().to(memory_format=torch.channels_last)
+        feats = compute_features(s.features, arrays)
+        x = torch.from_numpy(np.nan_to_num(feats, nan=0.0, posinf=0.0, neginf=0.0)[None])
+        with torch.inference_mode():
+            prob = torch.softmax(net(x.contiguous(memory_format=torch.channels_last)), dim=1)[0, 1].numpy()
+        detected[name] = int((prob >= s.threshold).sum())
+        del prob, feats, x
 else:
     from skywatch.detect.clearcut import bright_change, clearcut_baseline, forest_mask
     from skywatch.detect.fire import active_fire, burn_scar_baseline
@@ -289,6 +301,8 @@ def _report(rows: list[dict[str, Any]], *, method: str, cap: float, command: str
                     f"; naive peak RSS {r['n_rss'] / base['n_rss']:.2f}, naive wall {r['n_wall'] / base['n_wall']:.2f}"
                 )
             print(line)
+    if len(rows) > 2:
+        _linear_fit(rows, cores)
     print("goals (issue 7): at 16x skywatch >= 3x faster and <= 0.20x the naive peak memory; throughput and "
           "per-worker peak RSS flat (ratios ~1.0) across sizes")  # fmt: skip
     last = rows[-1]
@@ -296,6 +310,22 @@ def _report(rows: list[dict[str, Any]], *, method: str, cap: float, command: str
     print(f"projection: whole park ({PARK_KM2:,.0f} km2, one date pair, this job) at {last['tput']:.3f} km2/s/core "
           f"x {cores} cores (measured at {last['size']} px) = {hours:.2f} h on this machine")  # fmt: skip
     print(f"  from: {command}")
+
+
+def _linear_fit(rows: list[dict[str, Any]], cores: int) -> None:
+    """Least-squares ``wall = fixed + km2 / rate`` over the sizes: the fixed cost of a run (start-up, the camera-trap
+    work that does not grow with the imagery) apart from the cost per km2, and how far each size is off the line."""
+    import numpy as np
+
+    for label, key in (("skywatch", "wall"), ("naive", "n_wall")):
+        pts = [(r["km2"], r[key]) for r in rows if r[key]]
+        if len(pts) < 3:
+            continue
+        km2, wall = np.array(pts).T
+        per_km2, fixed = np.polyfit(km2, wall, 1)
+        off = ", ".join(f"{a:.0f} km2 {100 * (w - fixed - per_km2 * a) / w:+.1f} %" for a, w in pts)
+        print(f"linear fit, {label}: wall = {fixed:.1f} s + km2 / {1 / per_km2:.1f} km2/s "
+              f"(marginal {1 / per_km2 / cores:.2f} km2/s/core); off the line: {off}")  # fmt: skip
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,13 @@ def _need(arrays: Mapping[str, np.ndarray], key: str) -> np.ndarray:
     return np.asarray(arrays[key], dtype=np.float32)
 
 
+# Rows per pass through the network. The shipped FCNs keep full-resolution feature maps of 8 filters; over a whole
+# 1152 px tile (1024 + halo) one pass took 0.272 s and 182 MiB more peak RSS, in strips of 256 rows + halo 0.155 s
+# (cache-sized maps) and about a third of the memory; 144-row strips gained nothing more and 64-row ones were
+# slower (clearcut-fcn, one thread, this repository's 2-core Xeon; `benchmarks/inference.py --strips`).
+STRIP_ROWS = 256
+
+
 class SegModel:
     """A loaded model: features in, class-1 probability out (NaN where any input is NaN)."""
 
@@ -161,32 +168,48 @@ class SegModel:
 
     def predict_features(self, features: np.ndarray) -> np.ndarray:
         """Probability of the detected class for a (features, rows, cols) array."""
-        import torch
-
         if features.shape[0] != len(self.spec.features):
             raise ModelError(
                 f"model {self.spec.name!r} takes {len(self.spec.features)} feature bands "
                 f"({self.spec.features}), got {features.shape[0]}"
             )
-        finite = np.isfinite(features)
-        bad = ~finite.all(axis=0)
-        clean = np.where(finite, features, np.float32(0.0)).astype(np.float32, copy=False)
-        x = torch.from_numpy(clean[None]).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
-            logits = self.module(x)
-            prob = torch.softmax(logits, dim=1)[0, 1].contiguous().numpy().astype(np.float32)
-        prob[bad] = np.nan
-        return prob
+        return self._predict_strips(lambda a, b: features[:, a:b], features.shape[1], features.shape[2])
 
     def predict(self, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Probability from ``date:band`` arrays (rows, cols)."""
+        """Probability from ``date:band`` arrays (rows, cols); the features are computed strip by strip (they are
+        per-pixel), so the whole feature stack never sits in memory."""
         self.check_inputs(list(arrays))
-        return self.predict_features(compute_features(self.spec.features, arrays))
+        rows, cols = np.shape(arrays[self.spec.inputs[0]])
+        return self._predict_strips(
+            lambda a, b: compute_features(self.spec.features, {k: v[a:b] for k, v in arrays.items()}), rows, cols
+        )
+
+    def _predict_strips(self, features: Callable[[int, int], np.ndarray], rows: int, cols: int) -> np.ndarray:
+        """The network over :data:`STRIP_ROWS` rows at a time plus ``spec.halo`` rows of real context above and
+        below (wider than its receptive field): the result equals one pass over the whole array while the working
+        memory stays a strip's. ``features(a, b)`` gives rows ``a:b`` of the feature stack; NaN out where any
+        feature is not finite."""
+        import torch
+
+        module = self.module
+        halo = max(0, int(self.spec.halo))
+        prob = np.empty((rows, cols), np.float32)
+        with torch.inference_mode():
+            for r0 in range(0, rows, STRIP_ROWS):
+                r1 = min(rows, r0 + STRIP_ROWS)
+                a, b = max(0, r0 - halo), min(rows, r1 + halo)
+                part = features(a, b)
+                finite = np.isfinite(part)
+                clean = np.where(finite, part, np.float32(0.0)).astype(np.float32, copy=False)
+                x = torch.from_numpy(clean[None]).contiguous(memory_format=torch.channels_last)
+                prob[r0:r1] = torch.softmax(module(x), dim=1)[0, 1, r0 - a : r1 - a].numpy()
+                prob[r0:r1][~finite[:, r0 - a : r1 - a].all(axis=0)] = np.nan
+        return prob
 
 
 def build_module(architecture: dict[str, Any], n_features: int, n_classes: int) -> Any:
-    """The torch module of an architecture description (TorchGeo's FCN)."""
-    from torchgeo.models import FCN
+    """The torch module of an architecture description (TorchGeo's FCN, without importing all of torchgeo)."""
+    from skywatch.detect.torchgeo_fcn import FCN
 
     if architecture.get("model") != "fcn":
         raise ModelError(f"unknown architecture {architecture!r}")
