@@ -70,6 +70,7 @@ __all__ = [
     "detect_tile",
     "detect_tile_tasks",
     "intersect_bounds",
+    "iter_tile_tasks",
     "join_pieces",
     "plan_detect",
     "run_detect",
@@ -163,16 +164,19 @@ def _composite(
     return arrays, buffer_invalid(valid, run.cloud_buffer_px), geobox
 
 
+def _normalized_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(a - b) / (a + b) with one temporary array (NaN where either is NaN, inf/NaN where both are 0)."""
+    out = np.subtract(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(out, np.add(a, b), out=out)
+    return out
+
+
 def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, np.ndarray], valid: np.ndarray,
                    valid_post: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Classes, probability and dNBR of one tile (with its halo)."""
     res = run.grid.resolution
     arrays = {f"pre:{k}": v for k, v in pre.items()} | {f"post:{k}": v for k, v in post.items()}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ndvi_pre = (pre["nir"] - pre["red"]) / (pre["nir"] + pre["red"])
-        ndvi_post = (post["nir"] - post["red"]) / (post["nir"] + post["red"])
-        nbr_pre = (pre["nir08"] - pre["swir22"]) / (pre["nir08"] + pre["swir22"])
-        nbr_post = (post["nir08"] - post["swir22"]) / (post["nir08"] + post["swir22"])
     if run.model is not None:
         prob = _predict(run.model, arrays)
         detected = np.nan_to_num(prob) >= run.model.spec.threshold
@@ -180,21 +184,28 @@ def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, n
         prob = np.zeros(valid.shape, np.float32)
         detected = np.zeros(valid.shape, bool)
     fire_front = np.zeros(valid.shape, bool)
+    if run.task == "fire" and run.front_model is not None:  # the active-fire model next to the burn-scar model
+        front_prob = _predict(run.front_model, arrays)
+        fire_front = (np.nan_to_num(front_prob) >= run.front_model.spec.threshold) & valid_post
+        del front_prob
+    # The indices only after the models, and the post-date NDVI only for the baselines that use it: a worker's
+    # peak memory is then the model's strips or three indices, not both plus a fourth.
+    ndvi_pre = _normalized_difference(pre["nir"], pre["red"])
+    nbr_pre = _normalized_difference(pre["nir08"], pre["swir22"])
+    nbr_post = _normalized_difference(post["nir08"], post["swir22"])
     if run.task == "fire":
         if run.model is None:
             relative = run.fire_index == "rdnbr"
             detected, dnbr = burn_scar_baseline(nbr_pre, nbr_post, post["red"], valid, relative=relative,
                                                 dnbr_min=RDNBR_BURNED if relative else 0.10)  # fmt: skip
             prob = np.clip(np.nan_to_num(dnbr) / 0.66, 0, 1).astype(np.float32)
-        if run.front_model is not None:  # the active-fire model next to the burn-scar model
-            front_prob = _predict(run.front_model, arrays)
-            fire_front = (np.nan_to_num(front_prob) >= run.front_model.spec.threshold) & valid_post
-        else:
+        if run.front_model is None:
             fire_front, _ = active_fire(post["blue"], post["nir08"], post["swir16"], post["swir22"], valid_post)
         detected |= fire_front
     elif run.task == "clearcut":
         forest = forest_mask(ndvi_pre, pre["swir16"])
         if run.model is None:
+            ndvi_post = _normalized_difference(post["nir"], post["red"])
             detected = clearcut_baseline(bright_change(ndvi_pre, ndvi_post, post["red"], valid), forest,
                                          resolution=res)  # fmt: skip
             prob = np.clip(np.nan_to_num(ndvi_pre - ndvi_post) / 0.6, 0, 1).astype(np.float32)
@@ -204,6 +215,7 @@ def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, n
         with np.errstate(invalid="ignore"):
             vegetated = ndvi_pre >= 0.6
         if run.model is None:
+            ndvi_post = _normalized_difference(post["nir"], post["red"])
             change = bright_change(ndvi_pre, ndvi_post, post["red"], valid, ndvi_drop=0.2)
             detected, _ = road_baseline(change, vegetated, resolution=res)
             prob = np.clip(np.nan_to_num(ndvi_pre - ndvi_post) / 0.6, 0, 1).astype(np.float32)
@@ -213,8 +225,12 @@ def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, n
     if run.task == "fire":
         classes[fire_front & valid] = 3
     classes[~valid] = 0
-    prob = np.where(valid, prob, np.nan).astype(np.float32)
-    dnbr = np.where(valid, nbr_pre - nbr_post, np.nan).astype(np.float32)
+    del ndvi_pre, detected, fire_front
+    # in place (each is this call's own array): two full-tile copies fewer at the worker's peak
+    prob = prob.astype(np.float32, copy=False)
+    prob[~valid] = np.nan
+    dnbr = np.subtract(nbr_pre, nbr_post, dtype=np.float32)
+    dnbr[~valid] = np.nan
     return classes, prob, dnbr
 
 
@@ -226,6 +242,13 @@ def detect_tile(run: DetectRun, load: BBox, core: BBox) -> tuple[np.ndarray, np.
 def detect_tile_tasks(runs: dict[str, DetectRun], load: BBox, core: BBox) -> dict[str, tuple[np.ndarray, np.ndarray,
                       list[Piece]]]:  # fmt: skip
     """Several detectors on one tile, its composites loaded and built once (the detectors share scenes and grid)."""
+    return dict(iter_tile_tasks(runs, load, core))
+
+
+def iter_tile_tasks(runs: dict[str, DetectRun], load: BBox,
+                    core: BBox) -> Iterator[tuple[str, tuple[np.ndarray, np.ndarray, list[Piece]]]]:  # fmt: skip
+    """:func:`detect_tile_tasks` one detector at a time, so a caller that stores each result as it comes (a worker
+    writing checkpoints) never holds more than one detector's arrays beside the composites."""
     first = next(iter(runs.values()))
     pre, valid_pre, geobox = _composite(first, first.items["before"], load)
     post, valid_post, _ = _composite(first, first.items["after"], load)
@@ -236,10 +259,9 @@ def detect_tile_tasks(runs: dict[str, DetectRun], load: BBox, core: BBox) -> dic
     rows, cols = round((core[3] - core[1]) / res), round((core[2] - core[0]) / res)
     crop = (slice(r0, r0 + rows), slice(c0, c0 + cols))
     transform = Affine(res, 0.0, core[0], 0.0, -res, core[3])
-    out = {}
     for task, run in runs.items():
         classes, prob, dnbr = _detect_arrays(run, pre, post, valid_pre & valid_post, valid_post)
-        classes, prob, dnbr = classes[crop], prob[crop], dnbr[crop]
+        classes, prob, dnbr = classes[crop].copy(), prob[crop].copy(), dnbr[crop]  # copies: the halo goes now
         parts = [(_LABEL[task], classes >= 2)]
         if task == "fire":
             parts.append(("active_fire", classes == 3))  # the front also stays inside its burn scar polygon
@@ -250,8 +272,7 @@ def detect_tile_tasks(runs: dict[str, DetectRun], load: BBox, core: BBox) -> dic
                 pieces.append(Piece(kind=kind, pixels=int(pix.sum()), prob_sum=float(np.nansum(prob[pix])),
                                      dnbr_sum=float(dnbr[pix][finite].sum()), dnbr_n=int(finite.sum()),
                                      geometry=geom))  # fmt: skip
-        out[task] = (classes, prob, pieces)
-    return out
+        yield task, (classes, prob, pieces)
 
 
 # A tile (with its halo) up to this edge goes through the model in one piece; larger ones (a large --tile-px) in

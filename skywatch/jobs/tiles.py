@@ -25,7 +25,7 @@ from skywatch.aoi import load_aoi
 from skywatch.errors import SkywatchError
 from skywatch.grid import TileGrid
 from skywatch.jobs.config import JobConfig
-from skywatch.jobs.detect import Piece, TileResult, detect_tile_tasks, plan_detect
+from skywatch.jobs.detect import Piece, TileResult, iter_tile_tasks, plan_detect
 from skywatch.outputs.atomic import WRITE_ERRNOS
 from skywatch.sources.base import Source
 from skywatch.sources.registry import open_source
@@ -116,9 +116,9 @@ def run_tile(spec: TileTask) -> list[str]:
             for task in todo}  # fmt: skip
     # the tile's own Dask work (odc-stac reads, the tiled model) runs in this worker, not back through the cluster
     with dask.config.set(scheduler="synchronous"):
-        results = detect_tile_tasks(runs, spec.load, spec.core)
-    for task, (classes, prob, pieces) in results.items():
-        save_checkpoint(todo[task], TileResult(core=spec.core, classes=classes, prob=prob, pieces=pieces))
+        for task, (classes, prob, pieces) in iter_tile_tasks(runs, spec.load, spec.core):
+            # each detector's checkpoint as soon as it is done: a worker holds one detector's arrays at a time
+            save_checkpoint(todo[task], TileResult(core=spec.core, classes=classes, prob=prob, pieces=pieces))
     return list(spec.checkpoints.values())
 
 
