@@ -121,8 +121,9 @@ def _need(arrays: Mapping[str, np.ndarray], key: str) -> np.ndarray:
 # 1152 px tile (1024 + halo) one pass took 0.272 s and 182 MiB more peak RSS, in strips of 256 rows + halo 0.155 s
 # (cache-sized maps; clearcut-fcn, one thread, this repository's 2-core Xeon, `benchmarks/inference.py --strips`).
 # With the features computed per strip too (SegModel.predict), 256/128/96 rows took 0.232/0.229/0.220 s with a
-# numpy peak of 47/27/22 MiB: 128 keeps the speed at about half the memory of 256, with a 9 % halo overhead.
-STRIP_ROWS = 128
+# numpy peak of 47/27/22 MiB: 96 rows keep the speed at under half the memory of 256 (12 % halo overhead, paid
+# for by the smaller maps staying in cache).
+STRIP_ROWS = 96
 
 
 class SegModel:

@@ -82,7 +82,7 @@ __all__ = [
 DEFAULT_MODELS = {"fire": "burn-scar-fcn", "clearcut": "clearcut-fcn", "roads": "roads-fcn"}
 # What the detectors read (green is no input of any detector or shipped model: not reading it saves an eighth of the
 # reads and of a tile's composites).
-BANDS = ("blue", "red", "nir", "nir08", "swir16", "swir22", "scl")
+BANDS = ("blue", "red", "nir", "nir08", "swir16", "swir22", "scl")  # scl last
 # Widest neighbourhood of any step, in pixels: the active-fire context window (61 px, radius 30), the cloud
 # buffer (8 px), openings/closings (2 px) and the minimum mapping units (<= 50 px) all fit inside 64.
 HALO = 64
@@ -158,9 +158,15 @@ def _composite(
         covers.append(min([v for v in c if v is not None], default=100.0))
     usable = ~np.isin(np.asarray(raw["scl"].values), sorted(DEFAULT_INVALID_SCL))
     usable &= np.asarray(aoi_mask(run.aoi_geom, geobox).values)[None]
-    arrays = {b: best_pixel(np.asarray(raw[b].values, dtype=np.float32), usable, covers) for b in BANDS if b != "scl"}
+    raw = raw.drop_vars("scl")
+    arrays = {}
+    for b in BANDS[:-1]:  # each band's scenes let go once composited: the tile's peak is not all bands twice over
+        arrays[b] = best_pixel(np.asarray(raw[b].values, dtype=np.float32), usable, covers)
+        raw = raw.drop_vars(b)
     del raw
-    valid = np.asarray(np.isfinite(np.stack(list(arrays.values()))).all(axis=0))
+    valid = np.ones(usable.shape[1:], bool)
+    for band in arrays.values():  # band by band: a stack of all of them was the composite's largest temporary
+        valid &= np.isfinite(band)
     return arrays, buffer_invalid(valid, run.cloud_buffer_px), geobox
 
 
@@ -191,10 +197,10 @@ def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, n
     # The indices only after the models, and the post-date NDVI only for the baselines that use it: a worker's
     # peak memory is then the model's strips or three indices, not both plus a fourth.
     ndvi_pre = _normalized_difference(pre["nir"], pre["red"])
-    nbr_pre = _normalized_difference(pre["nir08"], pre["swir22"])
-    nbr_post = _normalized_difference(post["nir08"], post["swir22"])
     if run.task == "fire":
         if run.model is None:
+            nbr_pre = _normalized_difference(pre["nir08"], pre["swir22"])
+            nbr_post = _normalized_difference(post["nir08"], post["swir22"])
             relative = run.fire_index == "rdnbr"
             detected, dnbr = burn_scar_baseline(nbr_pre, nbr_post, post["red"], valid, relative=relative,
                                                 dnbr_min=RDNBR_BURNED if relative else 0.10)  # fmt: skip
@@ -229,7 +235,8 @@ def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, n
     # in place (each is this call's own array): two full-tile copies fewer at the worker's peak
     prob = prob.astype(np.float32, copy=False)
     prob[~valid] = np.nan
-    dnbr = np.subtract(nbr_pre, nbr_post, dtype=np.float32)
+    dnbr = _normalized_difference(pre["nir08"], pre["swir22"])  # NBR before minus NBR after, last: not at the peak
+    dnbr -= _normalized_difference(post["nir08"], post["swir22"])
     dnbr[~valid] = np.nan
     return classes, prob, dnbr
 
