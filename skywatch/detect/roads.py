@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage.morphology import skeletonize
 
 from skywatch.detect.clearcut import DISK5
 
@@ -27,6 +26,8 @@ def road_baseline(
         resolution: Pixel size in metres.
         min_length_m: Shortest road kept.
     """
+    from skimage.morphology import skeletonize  # here: a model run's tile workers never load skimage (15 MiB)
+
     candidate = change & vegetated_pre
     compact = ndimage.binary_dilation(ndimage.binary_opening(candidate, structure=DISK5), iterations=2)
     thin = candidate & ~compact
@@ -44,4 +45,6 @@ def road_baseline(
 
 def skeletonize_mask(mask: np.ndarray) -> np.ndarray:
     """One-pixel-wide centre-lines of a road mask."""
+    from skimage.morphology import skeletonize
+
     return np.asarray(skeletonize(mask), dtype=bool)
