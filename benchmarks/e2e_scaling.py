@@ -276,7 +276,7 @@ def _report(rows: list[dict[str, Any]], *, method: str, cap: float, command: str
             naive_txt = f"{why:>18}"
         sky_txt = f"{r['wall']:10.1f} {s['timings'].get('detect', 0.0):8.1f} {r['tput']:10.3f}"
         print(f"{r['size']:8d} {r['km2']:6.0f} | {sky_txt} {r['worker']:10.0f} {s['rss_mib']:9.0f} | {naive_txt} | "
-              f"{_fmt(speed, '7.2f')} {_fmt(mem, '6.2f')}")  # fmt: skip
+              f"{_fmt(speed, '7.2f')} {_fmt(mem, '6.3f')}")  # fmt: skip
     print("RSS: peak MiB (ru_maxrss); worker RSS = max of the 2 workers; main RSS = the `skywatch run` process;")
     print("sky wall includes the cluster start; speed x = naive wall / skywatch wall; mem x = worker peak / naive peak")
     for r in rows:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,7 +232,9 @@ def _read_geojson(path: Path) -> tuple[list[BaseGeometry], CRS | None, dict[str,
         if geom is None:
             continue
         try:
-            geoms.append(shape(geom))
+            with warnings.catch_warnings():  # NaN coordinates: GEOS warns, then the validity check below names them
+                warnings.simplefilter("ignore", RuntimeWarning)
+                geoms.append(shape(geom))
         except Exception as exc:
             raise AOIError(f"AOI file {str(path)!r}: feature {i} has a malformed geometry ({exc})") from exc
     props = features[0].get("properties") if len(features) == 1 else None
