@@ -90,8 +90,16 @@ def cli() -> None:
     """
 
 
+# GDAL's block cache defaults to 5 % of the machine's RAM per process, and writing a large job's COGs fills it: on
+# the 64x benchmark pack (6,400 km2) the `skywatch run` process peaked at 2177 MiB with that default and at
+# 1361 MiB with 256 MB, in the same time (114.6 vs 110.2 s). A user's own GDAL_CACHEMAX wins; LocalCluster workers
+# inherit it and remote ones get it through the worker plugin.
+GDAL_CACHEMAX_MB = "256"
+
+
 def main() -> None:
     """Console-script entry point."""
+    os.environ.setdefault("GDAL_CACHEMAX", GDAL_CACHEMAX_MB)
     # Third-party notices that say nothing to a user of skywatch (odc-loader's internal VRT reads).
     from rasterio.errors import NotGeoreferencedWarning
 

@@ -85,9 +85,11 @@ __all__ = ["JobResult", "Plan", "TileTask", "plan_job", "run_job", "run_tile"]
 
 _PROVIDERS = ("CDSE_", "SH_", "EARTHENGINE_", "AZURE_", "PC_SDK_", "GOOGLE_")
 ENV_PREFIXES = ("GDAL_", "CPL_", "VSI_", "AWS_", *_PROVIDERS, "SKYWATCH_HTTP_")
-# Throughput used for --dry-run's time estimate: the baseline detectors ran at about 0.6 Mpx/s per core per
-# detector over two dates on the 2-core reference machine (benchmarks/detect_tiles.py, 1000 x 1000 px in 1.6 s).
-EST_MPX_PER_S_PER_CORE = 0.6
+# Throughput used for --dry-run's time estimate, in the estimate's own terms (AOI pixels x halo factor x detectors
+# per second of the detect stage per core, worker start-up included), on the 2-core reference machine: the models
+# 1.41 (benchmarks/e2e_scaling.py, 16x pack: 16.0 Mpx x 1.27 x 3 in 21.6 s x 2 cores); the baselines ran 1.8x
+# as fast per tile (five full 16x tiles, one thread: 0.93 against 1.70 s). Rounded down, so the estimate errs long.
+EST_MPX_PER_S_PER_CORE = {"model": 1.4, "baseline": 2.5}
 # How long to try reaching an existing scheduler (--scheduler / DASK_SCHEDULER_ADDRESS) before giving up.
 SCHEDULER_CONNECT_S = 10.0
 _TYPES = {"burn_scar": "burn_scar", "active_fire": "fire_active", "clearcut": "clearcut", "road": "road"}
@@ -153,7 +155,7 @@ def plan_job(job: JobConfig, *, env: dict[str, str] | None = None) -> Plan:
     )
     scenes = len(items["before"]) + len(items["after"])
     est_bytes = int(scenes * len(BANDS) * 2 * area_px * halo_factor)  # uint16 bands per scene, read once per tile
-    est_seconds = area_px * halo_factor * len(plans) / (EST_MPX_PER_S_PER_CORE * 1e6)
+    est_seconds = area_px * halo_factor * len(plans) / (EST_MPX_PER_S_PER_CORE[job.detect.method] * 1e6)
     return Plan(job=job, aoi=aoi, grid=grid, items=items, plans=plans, est_bytes=est_bytes, est_seconds=est_seconds)
 
 
