@@ -6,7 +6,7 @@ run over the whole array at once.
     .venv/bin/python benchmarks/inference.py --strips [--size 1152]
 
 ``--strips``: one tile (1024 px + halo = 1152 px) through each model on one thread, in one pass over the whole
-array (the baseline) and in strips of 64/128/256/576 rows (``skywatch.detect.models.STRIP_ROWS``), each in a fresh
+array (the baseline) and in strips of 64/96/128/256/576 rows (``skywatch.detect.models.STRIP_ROWS``), each in a fresh
 process: seconds and the peak RSS the prediction added.
 
 Figures: Mpx/s per core (pixels / wall seconds / cores) and peak RSS of a process that does only that.
@@ -77,7 +77,7 @@ def _strips(size: int, repeats: int) -> None:
     print(f"strip inference over {size} x {size} px, 1 thread, best of {repeats}; 'whole' = one pass (the baseline)")
     for spec in list_models():
         whole = None
-        for strip in (size, 576, 256, 128, 64):
+        for strip in (size, 576, 256, 128, 96, 64):
             payload = {"model": spec.name, "strip": strip, "size": size, "repeats": repeats}
             out = subprocess.run([sys.executable, "-c", STRIPS, json.dumps(payload)], capture_output=True, text=True,
                                  check=True, cwd=REPO)  # fmt: skip

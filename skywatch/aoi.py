@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,14 +230,26 @@ def _read_geojson(path: Path) -> tuple[list[BaseGeometry], CRS | None, dict[str,
         geom = feature.get("geometry")
         if geom is None:
             continue
+        if not _finite(geom):  # checked here: GEOS would only warn (a RuntimeWarning the user would see)
+            raise AOIError(f"AOI file {str(path)!r}: feature {i} has an invalid coordinate (NaN or infinity); fix or "
+                           "redraw it in a GIS and try again")  # fmt: skip
         try:
-            with warnings.catch_warnings():  # NaN coordinates: GEOS warns, then the validity check below names them
-                warnings.simplefilter("ignore", RuntimeWarning)
-                geoms.append(shape(geom))
+            geoms.append(shape(geom))
         except Exception as exc:
             raise AOIError(f"AOI file {str(path)!r}: feature {i} has a malformed geometry ({exc})") from exc
     props = features[0].get("properties") if len(features) == 1 else None
     return geoms, crs, dict(props) if isinstance(props, dict) else {}
+
+
+def _finite(node: Any) -> bool:
+    """False if any number in a GeoJSON geometry (its coordinates, nested geometries) is NaN or infinite."""
+    if isinstance(node, float):
+        return math.isfinite(node)
+    if isinstance(node, dict):
+        return all(_finite(node[k]) for k in ("coordinates", "geometries") if k in node)
+    if isinstance(node, list | tuple):
+        return all(_finite(v) for v in node)
+    return True
 
 
 def _to_wgs84(geoms: list[BaseGeometry], crs: CRS | None, path: Path) -> BaseGeometry:

@@ -119,10 +119,11 @@ def _need(arrays: Mapping[str, np.ndarray], key: str) -> np.ndarray:
 
 # Rows per pass through the network. The shipped FCNs keep full-resolution feature maps of 8 filters; over a whole
 # 1152 px tile (1024 + halo) one pass took 0.272 s and 182 MiB more peak RSS, in strips of 256 rows + halo 0.155 s
-# (cache-sized maps; clearcut-fcn, one thread, this repository's 2-core Xeon, `benchmarks/inference.py --strips`).
-# With the features computed per strip too (SegModel.predict), 256/128/96 rows took 0.232/0.229/0.220 s with a
-# numpy peak of 47/27/22 MiB: 96 rows keep the speed at under half the memory of 256 (12 % halo overhead, paid
-# for by the smaller maps staying in cache).
+# (cache-sized maps; clearcut-fcn, one thread, this repository's 2-core Xeon; `benchmarks/inference.py --strips`
+# compares strip sizes that way, features precomputed). With the features computed per strip too
+# (SegModel.predict, random 1152 px inputs, numpy peak by tracemalloc), 256/128/96 rows took 0.232/0.229/0.220 s
+# with a numpy peak of 47/27/22 MiB: 96 rows keep the speed at under half the memory of 256 (12 % halo overhead,
+# paid for by the smaller maps staying in cache).
 STRIP_ROWS = 96
 
 

@@ -27,7 +27,6 @@ import logging
 import os
 import platform
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -371,21 +370,19 @@ def run_job(
     synthetic = any(bool(it.properties.get("synthetic")) for v in plan.items.values() for it in v)
     push_error = None
     counts: dict[str, int] = {}
-    with (atomic_dir(out, overwrite=overwrite) as tmp,
-          ThreadPoolExecutor(max_workers=len(plan.plans)) as pool,
-          ThreadPoolExecutor(max_workers=1, initializer=_idle_priority) as background):  # fmt: skip
-        # The camera-trap presence run needs no imagery: it starts now, in this otherwise waiting process, at idle
-        # priority, so it takes only the CPU the tiles leave (worker start-up, the last tiles) and never slows them
-        # (benchmarks/e2e_scaling.py: at normal priority beside the tiles it made the 16x run 2.6 s slower, the 1x
-        # one 1.9 s faster). A failed detection still waits for it to end before the temporary folder goes.
-        presence_run = (background.submit(_presence, job, plan, tmp, timings) if job.fusion.camtrap is not None
-                        else None)  # fmt: skip
+    t = time.perf_counter()
+    _compute(tasks, job, scheduler, progress)
+    timings["detect"] = time.perf_counter() - t
+    with atomic_dir(out, overwrite=overwrite) as tmp, ThreadPoolExecutor(max_workers=len(plan.plans) + 1) as pool:
         t = time.perf_counter()
-        _compute(tasks, job, scheduler, progress)
-        timings["detect"] = time.perf_counter() - t
-        t = time.perf_counter()
-        # Each detector's COGs and GeoPackage in threads side by side: each writes its own files; GDAL, GEOS and
-        # numpy release the GIL for most of the work.
+        # Each detector's COGs and GeoPackage, and the camera-trap presence run, in threads side by side: each
+        # writes its own files; GDAL, GEOS and numpy release the GIL for most of the work. (Started beside the
+        # tiles instead, at idle priority, the presence run gained ~2 s at 1x and nothing at 16x, but a failed or
+        # interrupted detection then had to wait for it - up to 107 s at 64x - before reporting.)
+        presence_run = None
+        if job.fusion.camtrap is not None:
+            timings["presence"] = 0.0  # set when it ends; here so the manifest's keys keep one order
+            presence_run = pool.submit(_presence, job, plan, tmp, timings)
         assembled = {}
         for task, p in plan.plans.items():
 
@@ -419,17 +416,10 @@ def run_job(
                      p.is_file()))  # fmt: skip
 
 
-def _idle_priority() -> None:
-    """Lower the calling thread's CPU priority to the lowest (nice 19). Linux sets niceness per thread; elsewhere,
-    or where refused, the thread keeps its priority."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-
-
 def _presence(job: JobConfig, plan: Plan, out: Path,
               timings: dict[str, float] | None = None) -> tuple[DetectionTable, PresenceResult]:  # fmt: skip
     """The camera-trap table and its presence run (SECR densities, presence layers) into ``out/presence``; its
-    seconds go into ``timings["presence"]`` (a stage beside the detection, not after it)."""
+    seconds go into ``timings["presence"]`` (a stage beside the assembly, not after it)."""
     started = time.perf_counter()
     from skywatch.camtrap.load import load_table
     from skywatch.jobs.presence import run_presence

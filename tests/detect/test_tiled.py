@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dask.array as da
 import numpy as np
+import pytest
 import torch
 from torchgeo.models import FCN
 
@@ -37,3 +38,20 @@ def test_masked_pixels_give_nodata() -> None:
     prob = m.predict_features(x)
     assert np.isnan(prob[10:20, 10:20]).all() and np.isfinite(prob[:10]).all()
     assert not (np.nan_to_num(prob[10:20, 10:20]) >= 0.5).any()
+
+
+def test_strips_equal_one_pass_with_nan_at_strip_edges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SegModel's strips (STRIP_ROWS rows + the model's halo) against one pass over the whole array: rows not a
+    multiple of the strip, NaN/inf just either side of a strip boundary stay NaN there and only there."""
+    from skywatch.detect import models
+
+    m = _model()
+    strip = models.STRIP_ROWS
+    x = np.random.default_rng(3).random((3, 2 * strip + 37, 70)).astype(np.float32)
+    x[1, strip - 1, 10] = np.nan
+    x[0, strip, 20] = np.inf
+    strips = m.predict_features(x)
+    monkeypatch.setattr(models, "STRIP_ROWS", x.shape[1])  # one pass
+    whole = m.predict_features(x)
+    assert np.argwhere(np.isnan(strips)).tolist() == [[strip - 1, 10], [strip, 20]]
+    np.testing.assert_allclose(strips, whole, atol=1e-6, equal_nan=True)
