@@ -9,15 +9,26 @@
 
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 
-__all__ = ["bais2", "nbr", "ndmi", "ndsi", "ndvi", "normalized_difference"]
+__all__ = ["bais2", "nbr", "ndmi", "ndsi", "ndvi", "normalized_difference", "normalized_difference_array"]
 
 
 def normalized_difference(a: xr.DataArray, b: xr.DataArray) -> xr.DataArray:
     """(a - b) / (a + b), NaN where the sum is 0."""
     total = a + b
     return ((a - b) / total).where(total != 0)
+
+
+def normalized_difference_array(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(a - b) / (a + b) on numpy arrays with one temporary (a tile's worth of memory fewer than the expression),
+    the division left as it is: NaN where either is NaN or both are 0, +-inf where only the sum is 0 (the per-tile
+    detectors' thresholds were set on that form)."""
+    out = np.subtract(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(out, np.add(a, b), out=out)
+    return out
 
 
 def ndvi(ds: xr.Dataset) -> xr.DataArray:

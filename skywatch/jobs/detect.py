@@ -35,6 +35,7 @@ from shapely.ops import unary_union
 from skywatch.aoi import AOI
 from skywatch.cube.clip import aoi_mask
 from skywatch.cube.composite import best_pixel
+from skywatch.cube.indices import normalized_difference_array
 from skywatch.cube.mask import DEFAULT_INVALID_SCL, buffer_invalid
 from skywatch.detect.clearcut import bright_change, clearcut_baseline, forest_mask
 from skywatch.detect.fire import (
@@ -170,14 +171,6 @@ def _composite(
     return arrays, buffer_invalid(valid, run.cloud_buffer_px), geobox
 
 
-def _normalized_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(a - b) / (a + b) with one temporary array (NaN where either is NaN, inf/NaN where both are 0)."""
-    out = np.subtract(a, b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(out, np.add(a, b), out=out)
-    return out
-
-
 def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, np.ndarray], valid: np.ndarray,
                    valid_post: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Classes, probability and dNBR of one tile (with its halo)."""
@@ -196,11 +189,11 @@ def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, n
         del front_prob
     # The indices only after the models, and the post-date NDVI only for the baselines that use it: a worker's
     # peak memory is then the model's strips or three indices, not both plus a fourth.
-    ndvi_pre = _normalized_difference(pre["nir"], pre["red"])
+    ndvi_pre = normalized_difference_array(pre["nir"], pre["red"])
     if run.task == "fire":
         if run.model is None:
-            nbr_pre = _normalized_difference(pre["nir08"], pre["swir22"])
-            nbr_post = _normalized_difference(post["nir08"], post["swir22"])
+            nbr_pre = normalized_difference_array(pre["nir08"], pre["swir22"])
+            nbr_post = normalized_difference_array(post["nir08"], post["swir22"])
             relative = run.fire_index == "rdnbr"
             detected, dnbr = burn_scar_baseline(nbr_pre, nbr_post, post["red"], valid, relative=relative,
                                                 dnbr_min=RDNBR_BURNED if relative else 0.10)  # fmt: skip
@@ -211,7 +204,7 @@ def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, n
     elif run.task == "clearcut":
         forest = forest_mask(ndvi_pre, pre["swir16"])
         if run.model is None:
-            ndvi_post = _normalized_difference(post["nir"], post["red"])
+            ndvi_post = normalized_difference_array(post["nir"], post["red"])
             detected = clearcut_baseline(bright_change(ndvi_pre, ndvi_post, post["red"], valid), forest,
                                          resolution=res)  # fmt: skip
             prob = np.clip(np.nan_to_num(ndvi_pre - ndvi_post) / 0.6, 0, 1).astype(np.float32)
@@ -221,7 +214,7 @@ def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, n
         with np.errstate(invalid="ignore"):
             vegetated = ndvi_pre >= 0.6
         if run.model is None:
-            ndvi_post = _normalized_difference(post["nir"], post["red"])
+            ndvi_post = normalized_difference_array(post["nir"], post["red"])
             change = bright_change(ndvi_pre, ndvi_post, post["red"], valid, ndvi_drop=0.2)
             detected, _ = road_baseline(change, vegetated, resolution=res)
             prob = np.clip(np.nan_to_num(ndvi_pre - ndvi_post) / 0.6, 0, 1).astype(np.float32)
@@ -235,8 +228,8 @@ def _detect_arrays(run: DetectRun, pre: dict[str, np.ndarray], post: dict[str, n
     # in place (each is this call's own array): two full-tile copies fewer at the worker's peak
     prob = prob.astype(np.float32, copy=False)
     prob[~valid] = np.nan
-    dnbr = _normalized_difference(pre["nir08"], pre["swir22"])  # NBR before minus NBR after, last: not at the peak
-    dnbr -= _normalized_difference(post["nir08"], post["swir22"])
+    dnbr = normalized_difference_array(pre["nir08"], pre["swir22"])  # NBR before minus NBR after, last: not at the peak
+    dnbr -= normalized_difference_array(post["nir08"], post["swir22"])
     dnbr[~valid] = np.nan
     return classes, prob, dnbr
 

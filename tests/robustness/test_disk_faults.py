@@ -157,7 +157,8 @@ def test_full_disk_from_the_start(probe: Probe, sample_dir: Path, quarter_aoi: P
 
 
 def test_full_disk_while_tiles_are_checkpointed(probe: Probe, sample_dir: Path, quarter_aoi: Path) -> None:
-    """Checkpoints (up to ~210 kB here) cannot be written: the workers' error, after Dask's retries, is one line."""
+    """Checkpoints (uncompressed, up to ~340 kB here) cannot be written: the workers' error, after Dask's retries, is
+    one line."""
     out = probe.tmp_path / "out"
     job = write_job(probe.tmp_path / "job.yaml", sample=sample_dir, aoi=quarter_aoi, out=out)
     probe.guard(out)
