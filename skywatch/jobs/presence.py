@@ -39,7 +39,7 @@ from skywatch.camtrap.ranges import detection_points, individual_ranges
 from skywatch.camtrap.secr.from_table import capthist_from_table
 from skywatch.camtrap.secr.mask import make_mask
 from skywatch.camtrap.secr.run import fit_adequate
-from skywatch.camtrap.secr.surface import activity_centres, density_surface
+from skywatch.camtrap.secr.surface import posterior_surfaces
 from skywatch.errors import CamtrapError, DataError
 from skywatch.grid import TileGrid, snap_bounds
 from skywatch.outputs.atomic import atomic_dir
@@ -208,7 +208,7 @@ def _secr(table: DetectionTable, name: str, epsg: int, aoi_utm: Any, resolution:
         return {"fitted": False, "reason": str(exc)}
     # the density surface is evaluated at every output pixel of the (same) mask region
     fine = make_mask(ch.xy, buffer=fit.buffer, spacing=resolution, polygon=aoi_utm, align=True)
-    dens = density_surface(ch, fine, fit)
+    dens, centres = posterior_surfaces(ch, fine, fit)  # one evaluation of the model for both
     grid = np.full(shape, np.nan)
     cols = np.floor((fine.xy[:, 0] - transform.c) / resolution).astype(int)
     rows = np.floor((transform.f - fine.xy[:, 1]) / resolution).astype(int)
@@ -216,7 +216,6 @@ def _secr(table: DetectionTable, name: str, epsg: int, aoi_utm: Any, resolution:
     grid[rows[ok], cols[ok]] = dens[ok]
     rasters[f"density_{slug(name)}.tif"] = (grid, {"SKYWATCH_LAYER": f"SECR density of {name}",
                                                    "SKYWATCH_UNITS": "expected animals per km2"})  # fmt: skip
-    centres = activity_centres(ch, fine, fit)
     centres["sd_m"] = np.sqrt((centres["sd_x"] ** 2 + centres["sd_y"] ** 2) / 2)
     centres = centres.join(flags, on="individual")
     centres.insert(1, "species", name)

@@ -11,10 +11,10 @@ import pytest
 
 from skywatch.camtrap.secr.capthist import from_records, read_secr_text
 from skywatch.camtrap.secr.fit import fit_secr
-from skywatch.camtrap.secr.likelihood import Detection, log_likelihood
+from skywatch.camtrap.secr.likelihood import Detection, _log_hazard, log_likelihood, site_terms
 from skywatch.camtrap.secr.mask import Mask, make_mask
 from skywatch.camtrap.secr.simulate import simulate_capthist
-from skywatch.camtrap.secr.surface import activity_centres, density_surface
+from skywatch.camtrap.secr.surface import activity_centres, density_surface, posterior_surfaces
 from skywatch.errors import CamtrapError
 
 
@@ -104,6 +104,54 @@ def test_density_surface_integrates_to_the_population_in_the_mask() -> None:
     assert len(centres) == ch.n and (centres.sd_x > 0).all()
     pieces = activity_centres(ch, mask, fit, budget=300 * 200)
     np.testing.assert_allclose(pieces[["x", "y", "sd_x", "sd_y"]], centres[["x", "y", "sd_x", "sd_y"]], rtol=1e-9)
+
+
+def test_log_hazard_is_the_closed_form_near_and_log_g_far() -> None:
+    d = np.concatenate([np.linspace(0.0, 40_000.0, 4001), np.geomspace(40_000.0, 1e7, 200)])
+    for det in (Detection(detectfn="HN", g0=0.9, sigma=1500.0), Detection(detectfn="HR", g0=0.2, sigma=900.0, z=3.0)):
+        with np.errstate(divide="ignore", over="ignore"):
+            if det.detectfn == "HN":
+                log_g = math.log(det.g0) - d**2 / (2 * det.sigma**2)
+            else:
+                log_g = math.log(det.g0) + np.log(-np.expm1(-((np.maximum(d, 1e-300) / det.sigma) ** -det.z)))
+            g = np.exp(log_g)
+            expected = np.where(g > 1e-8, np.log(-np.log1p(-g)), log_g)  # h = -log(1 - g), and h = g when tiny
+        got = _log_hazard((d**2)[:, None], det)[:, 0]
+        assert (g > 1e-8).any() and (g <= 1e-8).any()  # both branches are exercised
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_proximity_terms_grouped_by_detector_and_usage_equal_one_column_per_detection() -> None:
+    # repeat visits to one station, fractional usage (a camera that ran part of an occasion), two animals
+    xy = np.array([[0.0, 0.0], [800.0, 0.0], [0.0, 900.0]])
+    usage = np.array([[1.0, 1.0, 0.5, 1.0], [1.0, 0.25, 1.0, 1.0], [0.0, 1.0, 1.0, 1.0]])
+    records = [("a", 0, 0), ("a", 1, 0), ("a", 2, 0), ("a", 1, 1), ("b", 1, 1), ("b", 3, 2), ("b", 2, 2)]
+    ch = from_records(records, ["t0", "t1", "t2"], xy, usage, detector="proximity")
+    traps, uses, counts = ch.effort_pairs  # (t0, 1) (t0, .5) (t1, .25) (t2, 1) for 7 detections
+    assert traps.tolist() == [0, 0, 1, 2] and uses.tolist() == [0.5, 1.0, 0.25, 1.0] and counts.sum() == len(records)
+    mask = make_mask(xy, buffer=2000.0, spacing=100.0)
+    det = Detection(detectfn="HN", g0=0.2, sigma=600.0)
+    logp, pdot = site_terms(ch, mask, det)
+    # the per-detection form: each detection's log p - log(1 - p) at its own detector and usage
+    h = np.exp(_log_hazard(((mask.xy[:, None, :] - xy[None]) ** 2).sum(-1), det))
+    expected = np.tile(-(h @ usage.sum(axis=1)), (ch.n, 1))
+    for i, k, s in zip(ch.animal, ch.trap, ch.occasion, strict=True):
+        hu = h[:, k] * usage[k, s]
+        expected[i] += np.log(-np.expm1(-hu)) + hu
+    np.testing.assert_allclose(logp, expected, rtol=1e-12)
+    np.testing.assert_allclose(pdot, -np.expm1(-(h @ usage.sum(axis=1))), rtol=1e-12)
+
+
+def test_posterior_surfaces_in_one_piece_equal_many() -> None:
+    _, ch, mask, _ = _survey(5)
+    fit = fit_secr(ch, mask)
+    whole, centres = posterior_surfaces(ch, mask, fit)
+    parts, pieces = posterior_surfaces(ch, mask, fit, budget=400 * 200)  # several pieces, two passes
+    np.testing.assert_allclose(parts, whole, rtol=1e-10)
+    cols = ["x", "y", "sd_x", "sd_y"]
+    np.testing.assert_allclose(pieces[cols], centres[cols], rtol=1e-9)
+    np.testing.assert_allclose(density_surface(ch, mask, fit), whole, rtol=0)
+    assert activity_centres(ch, mask, fit).equals(centres)
 
 
 def test_secr_needs_recaptures_and_reports_bad_text(tmp_path: Path) -> None:

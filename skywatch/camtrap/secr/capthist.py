@@ -83,6 +83,20 @@ class CaptureHistory:
         return sparse.csr_matrix((np.ones(c), (self.animal, np.arange(c))), shape=(self.n, c))
 
     @cached_property
+    def effort_pairs(self) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
+        """The distinct (detector, usage) pairs of the detections: their detector indices (P,), usages (P,) and
+        an (n, P) sparse count of each animal's detections at each pair.
+
+        A proximity detection's term depends on the centre only through ``h_k(x) * u_ks``, so the likelihood needs
+        one (M, P) array instead of one column per detection (M, C): cameras mostly run whole occasions, so P is
+        about the number of stations while C grows with the survey's length."""
+        keys = np.column_stack([self.trap.astype(float), self.usage[self.trap, self.occasion]])
+        pairs, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        counts = sparse.csr_matrix((np.ones(len(inverse)), (self.animal, inverse)), shape=(self.n, len(pairs)))
+        return pairs[:, 0].astype(int), pairs[:, 1], counts
+
+    @cached_property
     def log_multinomial(self) -> float:
         """Sum over distinct histories of log(n_w!), the multinomial coefficient's denominator."""
         histories: dict[tuple[tuple[int, int], ...], int] = {}

@@ -52,14 +52,17 @@ def _log_hazard(d2: np.ndarray, det: Detection) -> np.ndarray:
             ratio = np.sqrt(d2) / det.sigma
             log_g = np.log(det.g0) + np.log(-np.expm1(-np.power(np.maximum(ratio, 1e-300), -det.z)))
     g = np.exp(log_g)
+    near = g > 1e-8  # elsewhere h = g (1 + g/2 + ...) = g: the logs only where they matter (most of a mask is far)
     with np.errstate(divide="ignore", invalid="ignore"):
-        exact = np.log(-np.log1p(-np.minimum(g, 1 - 1e-15)))
-    return np.where(g > 1e-8, exact, log_g)  # h = g (1 + g/2 + ...) for small g
+        log_g[near] = np.log(-np.log1p(-np.minimum(g[near], 1 - 1e-15)))
+    return log_g
 
 
 def squared_distances(points: np.ndarray, detectors: np.ndarray) -> np.ndarray:
     """(M, K) squared distances between mask points and detectors (computed once per fit, not per evaluation)."""
-    return np.asarray(((points[:, None, :] - detectors[None, :, :]) ** 2).sum(axis=-1))
+    dx = points[:, 0, None] - detectors[None, :, 0]
+    dy = points[:, 1, None] - detectors[None, :, 1]
+    return np.asarray(dx * dx + dy * dy)  # x and y apart: no (M, K, 2) temporary
 
 
 def site_terms(ch: CaptureHistory, mask: Mask, det: Detection, *,
@@ -87,10 +90,11 @@ def site_terms(ch: CaptureHistory, mask: Mask, det: Detection, *,
     else:
         exposure = h @ usage.sum(axis=1)  # sum_k h_k U_k: the log-probability of never being detected is -this
         logp -= exposure[None, :]
-        hu = h[:, ch.trap] * usage[ch.trap, ch.occasion][None, :]  # (M, C)
+        traps, uses, counts = ch.effort_pairs  # one column per distinct (detector, usage), not per detection
+        hu = h[:, traps] * uses[None, :]  # (M, P)
         with np.errstate(divide="ignore"):
             term = np.log(-np.expm1(-hu)) + hu  # log p - log(1 - p)
-        logp += ch.indicator @ term.T
+        logp += counts @ term.T
         pdot = -np.expm1(-exposure)
     return logp, pdot
 

@@ -4,6 +4,7 @@
   distribution over the mask (``Pr(w_i | x) / sum_m Pr(w_i | x_m)``), plus the undetected ones,
   ``D (1 - p.(x))`` (as secr's ``fxTotal``). Summed over the mask it is the estimated population in the mask.
 - :func:`activity_centres`: each detected animal's posterior mean centre and its SD (metres) along x and y.
+- :func:`posterior_surfaces`: both from one evaluation of the model over the mask (what a presence run uses).
 """
 
 from __future__ import annotations
@@ -17,51 +18,58 @@ from skywatch.camtrap.secr.fit import SecrFit
 from skywatch.camtrap.secr.likelihood import site_terms
 from skywatch.camtrap.secr.mask import Mask
 
-__all__ = ["activity_centres", "density_surface"]
+__all__ = ["activity_centres", "density_surface", "posterior_surfaces"]
 
 
 def _chunks(mask: Mask, ch: CaptureHistory, budget: int = 20_000_000) -> list[Mask]:
-    """Mask pieces small enough that the (points x detections) arrays stay under ``budget`` values (~160 MB)."""
-    size = max(256, budget // max(len(ch.animal), len(ch.xy), ch.n, 1))
+    """Mask pieces small enough that the (points x columns) arrays stay under ``budget`` values (~160 MB); the
+    columns are the detectors, the animals or the distinct (detector, usage) pairs, whichever are more."""
+    size = max(256, budget // max(len(ch.effort_pairs[0]), len(ch.xy), ch.n, 1))
     starts = range(0, len(mask.xy), size)
     return [Mask(xy=mask.xy[i : i + size], spacing=mask.spacing, buffer=mask.buffer) for i in starts]
 
 
-def _log_norm(ch: CaptureHistory, parts: list[Mask], fit: SecrFit) -> np.ndarray:
-    """Per animal, log sum over the whole mask of Pr(history | x): the posterior's normaliser."""
+def posterior_surfaces(ch: CaptureHistory, mask: Mask, fit: SecrFit, *,
+                       budget: int = 20_000_000) -> tuple[np.ndarray, pd.DataFrame]:  # fmt: skip
+    """:func:`density_surface` and :func:`activity_centres` together, from one evaluation of the model per mask
+    piece when the whole mask is one piece (the usual case: ``budget`` values cover 600,000 points at 31
+    stations), else two (each animal's normaliser needs the whole mask before any piece's posterior)."""
     det = fit.detection()
-    return np.asarray(logsumexp(np.stack([logsumexp(site_terms(ch, m, det)[0], axis=1) for m in parts]), axis=0))
+    parts = _chunks(mask, ch, budget)
+    whole: tuple[np.ndarray, np.ndarray] | None = None
+    if len(parts) == 1:
+        whole = site_terms(ch, parts[0], det)
+        log_norm = np.asarray(logsumexp(whole[0], axis=1))
+    else:
+        log_norm = np.asarray(logsumexp(np.stack([logsumexp(site_terms(ch, m, det)[0], axis=1) for m in parts]),
+                                        axis=0))  # fmt: skip
+    density = []
+    sums = np.zeros((ch.n, 4))  # E[x], E[y], E[x^2], E[y^2]
+    for m in parts:
+        logp, pdot = whole if whole is not None else site_terms(ch, m, det)
+        post = np.exp(logp - log_norm[:, None])
+        density.append(post.sum(axis=0) + fit.density.estimate * m.cell_ha * (1.0 - pdot))
+        sums += post @ np.column_stack([m.xy[:, 0], m.xy[:, 1], m.xy[:, 0] ** 2, m.xy[:, 1] ** 2])
+        whole = None  # the piece's arrays go before the next piece's
+        del logp, pdot, post
+    mx, my = sums[:, 0], sums[:, 1]
+    sx = np.sqrt(np.maximum(sums[:, 2] - mx**2, 0))
+    sy = np.sqrt(np.maximum(sums[:, 3] - my**2, 0))
+    counts = np.bincount(ch.animal, minlength=ch.n)
+    centres = pd.DataFrame(
+        {"individual": list(ch.animal_ids), "x": mx, "y": my, "sd_x": sx, "sd_y": sy, "detections": counts}
+    )
+    return np.asarray(np.concatenate(density) / (mask.cell_ha / 100.0), dtype=np.float64), centres
 
 
 def density_surface(ch: CaptureHistory, mask: Mask, fit: SecrFit, *, budget: int = 20_000_000) -> np.ndarray:
     """Expected animals per km2 at each point of ``mask`` (M,): detected animals' posteriors plus the
     undetected. ``mask`` may be finer than the one fitted on (e.g. the output raster's pixels); it is processed
     in pieces of at most ``budget`` array values, so memory stays bounded whatever its size."""
-    det = fit.detection()
-    parts = _chunks(mask, ch, budget)
-    log_norm = _log_norm(ch, parts, fit)
-    out = []
-    for m in parts:
-        logp, pdot = site_terms(ch, m, det)
-        detected = np.exp(logp - log_norm[:, None]).sum(axis=0)
-        out.append(detected + fit.density.estimate * m.cell_ha * (1.0 - pdot))
-    return np.asarray(np.concatenate(out) / (mask.cell_ha / 100.0), dtype=np.float64)
+    return posterior_surfaces(ch, mask, fit, budget=budget)[0]
 
 
 def activity_centres(ch: CaptureHistory, mask: Mask, fit: SecrFit, *, budget: int = 20_000_000) -> pd.DataFrame:
     """Per detected animal: posterior mean x, y (metres) and SDs ``sd_x``, ``sd_y``, with its detection count
     (accumulated piece by piece over the mask, like :func:`density_surface`)."""
-    det = fit.detection()
-    parts = _chunks(mask, ch, budget)
-    log_norm = _log_norm(ch, parts, fit)
-    sums = np.zeros((ch.n, 4))  # E[x], E[y], E[x^2], E[y^2]
-    for m in parts:
-        post = np.exp(site_terms(ch, m, det)[0] - log_norm[:, None])
-        sums += post @ np.column_stack([m.xy[:, 0], m.xy[:, 1], m.xy[:, 0] ** 2, m.xy[:, 1] ** 2])
-    mx, my = sums[:, 0], sums[:, 1]
-    sx = np.sqrt(np.maximum(sums[:, 2] - mx**2, 0))
-    sy = np.sqrt(np.maximum(sums[:, 3] - my**2, 0))
-    counts = np.bincount(ch.animal, minlength=ch.n)
-    return pd.DataFrame(
-        {"individual": list(ch.animal_ids), "x": mx, "y": my, "sd_x": sx, "sd_y": sy, "detections": counts}
-    )
+    return posterior_surfaces(ch, mask, fit, budget=budget)[1]
