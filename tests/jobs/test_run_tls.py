@@ -15,7 +15,7 @@ import pytest
 
 from tests.jobs.test_run import _job
 
-pytest.importorskip("cryptography")  # distributed makes its temporary certificates with it
+pytest.importorskip("cryptography", reason="distributed makes its temporary certificates with it (dev extra)")
 
 
 def _certificates(tmp: Path) -> dict[str, str]:

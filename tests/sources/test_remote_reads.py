@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pystac
@@ -76,3 +77,24 @@ def test_401_is_an_auth_error_without_secrets(server: RangeServer, remote_items:
         probe(href, policy=FAST, headers={"Authorization": "Bearer SECRET-WRONG"})
     assert "401" in str(info.value)
     assert "SECRET" not in str(info.value)
+
+
+def test_a_window_reads_only_its_blocks(server: RangeServer, remote_items: list[pystac.Item], sample_dir: Path) -> None:
+    # the sample's 10 m bands are 1000 px COGs in 256 px blocks: a 2 km corner lies in one block of sixteen
+    item = remote_items[0]
+    path = path_of(server, item.assets["red"].href)
+    size = (sample_dir / "stac" / path.lstrip("/")).stat().st_size
+    west, _, _, north = SAMPLE_BOUNDS
+    corner = (west, north - 2000.0, west + 2000.0, north)
+    ds = load_cube([item], bands=["red"], bounds=corner, epsg=32652, policy=FAST)
+    with read_errors():
+        remote = np.asarray(ds["red"].compute().values)
+    local = item.clone()
+    local.assets["red"].href = str(sample_dir / "stac" / path.lstrip("/"))
+    ds = load_cube([local], bands=["red"], bounds=corner, epsg=32652, policy=FAST)
+    np.testing.assert_array_equal(remote, np.asarray(ds["red"].compute().values))
+    gets = [r for r in server.requests_for(path) if r.method == "GET"]
+    assert gets and all(r.range is not None and r.status == 206 for r in gets)  # never the whole file
+    spans = [r.range.removeprefix("bytes=").split("-") for r in gets if r.range]
+    read = sum(int(b) - int(a) + 1 for a, b in spans)
+    assert read < size / 8, f"{read} of {size} bytes read for one block of 16"  # measured: header + 1 block, 7.5 %
