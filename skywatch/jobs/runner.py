@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import dask
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pystac
 import rasterio
@@ -77,8 +78,8 @@ from skywatch.outputs.delivery import (
 )
 
 if TYPE_CHECKING:  # the camera-trap stack loads only for jobs that fuse camera traps
-    from skywatch.camtrap.events import DetectionTable
     from skywatch.jobs.presence import PresenceResult
+    from skywatch.jobs.presence_proc import PresenceProcess
 
 __all__ = ["JobResult", "Plan", "TileTask", "plan_job", "run_job", "run_tile"]
 
@@ -162,9 +163,10 @@ def _worker_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
 
 
-def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None,
-             progress: Callable[[str], None] | None) -> None:  # fmt: skip
-    """Run the tile tasks on Dask (skipping checkpointed ones before they are even sent).
+def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None, progress: Callable[[str], None] | None,
+             watch: Callable[[], None] | None = None) -> None:  # fmt: skip
+    """Run the tile tasks on Dask (skipping checkpointed ones before they are even sent); ``watch`` is called
+    after each finished tile and may raise to stop the run (the presence run beside the tiles failed).
 
     Raises:
         OutputError: the checkpoint folder cannot be made, or a tile could not be written (disk full, ...);
@@ -221,6 +223,8 @@ def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None,
             if isinstance(result := fut.result(), OSError):  # its checkpoint could not be written
                 failed = (str(fut.key), result)
                 break
+            if watch is not None:
+                watch()
             if progress is not None:
                 progress(f"tile tasks {done}/{len(todo)}")
     except SkywatchError:
@@ -371,18 +375,23 @@ def run_job(
     push_error = None
     counts: dict[str, int] = {}
     t = time.perf_counter()
-    _compute(tasks, job, scheduler, progress)
+    presence = _start_presence(job, ckpt)
+    try:
+        _compute(tasks, job, scheduler, progress, watch=presence.raise_if_failed if presence else None)
+    except BaseException:  # failed or interrupted: the presence run goes at once, with its staging folder
+        if presence is not None:
+            presence.stop()
+        raise
     timings["detect"] = time.perf_counter() - t
     with atomic_dir(out, overwrite=overwrite) as tmp, ThreadPoolExecutor(max_workers=len(plan.plans) + 1) as pool:
         t = time.perf_counter()
-        # Each detector's COGs and GeoPackage, and the camera-trap presence run, in threads side by side: each
-        # writes its own files; GDAL, GEOS and numpy release the GIL for most of the work. (Started beside the
-        # tiles instead, at idle priority, the presence run gained ~2 s at 1x and nothing at 16x, but a failed or
-        # interrupted detection then had to wait for it - up to 107 s at 64x - before reporting.)
+        # Each detector's COGs and GeoPackage in threads side by side (each writes its own files; GDAL, GEOS and
+        # numpy release the GIL for most of the work), and one more thread that waits for the presence run
+        # (started beside the tiles, in its own process) and moves its folder into the outputs.
         presence_run = None
-        if job.fusion.camtrap is not None:
+        if presence is not None:
             timings["presence"] = 0.0  # set when it ends; here so the manifest's keys keep one order
-            presence_run = pool.submit(_presence, job, plan, tmp, timings)
+            presence_run = pool.submit(_collect_presence, presence, tmp, timings)
         assembled = {}
         for task, p in plan.plans.items():
 
@@ -416,27 +425,41 @@ def run_job(
                      p.is_file()))  # fmt: skip
 
 
-def _presence(job: JobConfig, plan: Plan, out: Path,
-              timings: dict[str, float] | None = None) -> tuple[DetectionTable, PresenceResult]:  # fmt: skip
-    """The camera-trap table and its presence run (SECR densities, presence layers) into ``out/presence``; its
-    seconds go into ``timings["presence"]`` (a stage beside the assembly, not after it)."""
-    started = time.perf_counter()
-    from skywatch.camtrap.load import load_table
-    from skywatch.jobs.presence import run_presence
+def _start_presence(job: JobConfig, ckpt: Path) -> PresenceProcess | None:
+    """The job's presence run started in its own process beside the tiles (None without camera traps)."""
+    if job.fusion.camtrap is None:
+        return None
+    from skywatch.jobs.presence_proc import start_presence
 
-    assert job.fusion.camtrap is not None
-    table = load_table(job.fusion.camtrap)
-    result = run_presence(table, aoi=plan.aoi, out=out / "presence", species=job.fusion.species,
-                          resolution=job.fusion.risk_resolution_m)  # fmt: skip
-    if timings is not None:
-        timings["presence"] = time.perf_counter() - started
-    return table, result
+    try:
+        return start_presence(job.model_dump_json(), ckpt)
+    except OSError as exc:
+        raise OutputError(f"cannot start the camera-trap presence run in {str(ckpt)!r}: {exc.strerror or exc}") from exc
+
+
+def _collect_presence(presence: PresenceProcess, out: Path,
+                      timings: dict[str, float]) -> tuple[pd.DataFrame, PresenceResult]:  # fmt: skip
+    """Wait for the presence run and move its folder to ``out/presence``; the stations it used (``station``,
+    ``x``, ``y`` in the grid's CRS) and its result. ``timings["presence"]``: the run's own seconds (beside the
+    tiles); ``timings["presence_wait"]``: how long the outputs then waited for it."""
+    from skywatch.jobs.presence import PresenceResult
+
+    t = time.perf_counter()
+    try:
+        timings["presence"], stations = presence.wait()
+        timings["presence_wait"] = time.perf_counter() - t
+        shutil.move(presence.output, out / "presence")
+    finally:
+        presence.stop()
+    summary = json.loads((out / "presence" / "presence.json").read_text(encoding="utf-8"))
+    files = sorted(p for p in (out / "presence").iterdir() if p.is_file())
+    return stations, PresenceResult(out=out / "presence", files=files, summary=summary)
 
 
 def _fuse(job: JobConfig, plan: Plan, out: Path, detected: date, synthetic: bool,
-          presence_run: Future[tuple[DetectionTable, PresenceResult]] | None = None) -> dict[str, Any]:  # fmt: skip
+          presence_run: Future[tuple[pd.DataFrame, PresenceResult]] | None) -> dict[str, Any]:  # fmt: skip
     """Alerts, habitat risk, hotspots and the QGIS delivery from the assembled detections (``presence_run``: the
-    camera-trap presence run, when it was started earlier)."""
+    camera-trap presence run's stations and result, for jobs that fuse camera traps)."""
     grid, aoi = plan.grid, plan.aoi
     tasks = list(plan.plans)
     incidents = _incidents(out, tasks, detected)
@@ -462,8 +485,9 @@ def _fuse(job: JobConfig, plan: Plan, out: Path, detected: date, synthetic: bool
     if job.fusion.camtrap is not None:
         from skywatch.jobs.presence import slug
 
-        # started beside the assembly (see run_job), or here
-        table, result = presence_run.result() if presence_run is not None else _presence(job, plan, out)
+        # started beside the tiles (see run_job)
+        assert presence_run is not None  # run_job starts it for every job with camera traps
+        xy, result = presence_run.result()
         secr = {k: v.get("secr") for k, v in result.summary["species"].items()}
         layers = []
         for name in job.fusion.species:
@@ -471,7 +495,6 @@ def _fuse(job: JobConfig, plan: Plan, out: Path, detected: date, synthetic: bool
                 layers.append(ds.read(1, out_shape=shape, resampling=Resampling.bilinear))
         presence = np.nansum(np.stack(layers), axis=0)
         presence[np.all(np.isnan(np.stack(layers)), axis=0)] = np.nan
-        xy = table.station_xy(grid.epsg)
         stations = gpd.GeoDataFrame(xy[["station"]], geometry=gpd.points_from_xy(xy.x, xy.y), crs=f"EPSG:{grid.epsg}")
         individuals = out / "presence" / "individuals.gpkg"
         if individuals.exists() and "activity_centres" in {n for n, _ in pyogrio.list_layers(individuals)}:
