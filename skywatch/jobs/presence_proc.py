@@ -9,7 +9,8 @@ the assembly that follows the tiles.
 The child writes into a staging folder beside the tile checkpoints (never into the outputs) and, when done, a
 ``result.json`` with its seconds, or the error it raised (type and message), which the runner raises again as
 the same :class:`~skywatch.errors.SkywatchError` subclass. Run as ``python -m skywatch.jobs.presence_proc
-SPEC.json``.
+STAGE`` with ``{"job": JOB_JSON, "parent": PID}`` on stdin (the job never goes to disk: it may hold a webhook
+token).
 """
 
 from __future__ import annotations
@@ -96,30 +97,31 @@ def start_presence(job_json: str, checkpoints: Path) -> PresenceProcess:
         shutil.rmtree(old, ignore_errors=True)
     stage = checkpoints / f"{STAGE_PREFIX}{uuid.uuid4().hex[:12]}"
     stage.mkdir(parents=True)
-    spec = stage / "spec.json"
-    spec.write_text(json.dumps({"job": job_json, "parent": os.getpid()}), encoding="utf-8")
     with open(stage / "log.txt", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "skywatch.jobs.presence_proc", str(spec)], stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+        proc = subprocess.Popen([sys.executable, "-m", "skywatch.jobs.presence_proc", str(stage)], stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.PIPE)  # fmt: skip
+    assert proc.stdin is not None
+    with proc.stdin:  # through a pipe, not a file: the job may hold a webhook URL with its token
+        proc.stdin.write(json.dumps({"job": job_json, "parent": os.getpid()}).encode())
     return PresenceProcess(proc=proc, stage=stage)
 
 
 def _die_with_parent(parent: int) -> None:
     """Linux: be killed when the runner dies (a SIGKILLed runner must not leave a presence run writing)."""
-    with contextlib.suppress(OSError, AttributeError):
+    with contextlib.suppress(OSError, AttributeError, TypeError):  # Linux only (prctl(2))
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
     if os.getppid() != parent:  # it died before prctl took effect
         os._exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The child: run the job's presence into ``<stage>/presence``, then write ``<stage>/result.json``."""
-    spec_path = Path((argv if argv is not None else sys.argv[1:])[0])
-    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    """The child: read the job from stdin, run its presence into ``<stage>/presence``, then write
+    ``<stage>/result.json``."""
+    stage = Path((argv if argv is not None else sys.argv[1:])[0])
+    spec = json.loads(sys.stdin.read())
     _die_with_parent(int(spec["parent"]))
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, AttributeError):  # no os.nice on Windows
         os.nice(NICE)
-    stage = spec_path.parent
     started = time.perf_counter()
     try:
         from skywatch.aoi import load_aoi

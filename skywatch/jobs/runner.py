@@ -7,7 +7,9 @@
    halo) once for all detectors, detects, and writes one checkpoint per detector
    (``<out>.checkpoints/<task>/<tile>.npz``, written to a temporary name and renamed). A tile whose checkpoints
    exist is skipped, so a killed job resumes where it stopped; a lost worker's tasks are re-run elsewhere by the
-   scheduler. Tasks are deterministic, so either way the outputs equal an uninterrupted run.
+   scheduler. Tasks are deterministic, so either way the outputs equal an uninterrupted run. Beside the tiles,
+   a job with camera traps runs its presence run (SECR fits, presence layers) in a process of its own at idle
+   priority (:mod:`skywatch.jobs.presence_proc`): its error stops the tiles early, a failed detection kills it.
 4. The cores are assembled into COGs and GeoPackages (:func:`skywatch.jobs.detect.write_detect_outputs`),
    detections become alerts (with exposure and nearby animals when camera traps are given), the alert store is
    updated, habitat risk and hotspots are computed at ``fusion.risk_resolution_m``, and the styled QGIS delivery
