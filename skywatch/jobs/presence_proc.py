@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from skywatch import errors
-from skywatch.errors import SkywatchError
+from skywatch.errors import DataError, SkywatchError
 
 __all__ = ["PresenceProcess", "main", "start_presence"]
 
@@ -47,6 +47,7 @@ class PresenceProcess:
 
     proc: subprocess.Popen[bytes]
     stage: Path
+    stopped: bool = False
 
     @property
     def output(self) -> Path:
@@ -60,7 +61,12 @@ class PresenceProcess:
 
     def wait(self) -> tuple[float, pd.DataFrame]:
         """Wait for the child: its seconds and the camera stations it used (``station``, ``x``, ``y`` in the
-        grid's CRS). Raises the child's own error (CamtrapError, DataError, ...)."""
+        grid's CRS).
+
+        Raises:
+            SkywatchError: the child's own error as its class (CamtrapError, DataError, OutputError, ...), or,
+                for a crash, a SkywatchError naming the exit status or signal and where its log was kept.
+        """
         self.proc.wait()
         if self.proc.returncode != 0:
             raise self._error()
@@ -70,6 +76,7 @@ class PresenceProcess:
 
     def stop(self) -> None:
         """Kill the child (if still running) and remove its staging folder."""
+        self.stopped = True
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -80,28 +87,50 @@ class PresenceProcess:
             result = json.loads((self.stage / "result.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             result = {}
-        if "message" in result:  # the child's own error, as the same class where skywatch.errors has it
-            kind = getattr(errors, str(result.get("error_type", "")), None)
-            if isinstance(kind, type) and issubclass(kind, SkywatchError):
-                return kind(str(result["message"]))
+        if "message" in result:  # the child's own error, as its nearest class that skywatch.errors has
+            for name in result.get("error_types", []):
+                kind = getattr(errors, str(name), None)
+                if isinstance(kind, type) and issubclass(kind, SkywatchError):
+                    return kind(str(result["message"]))
             return SkywatchError(str(result["message"]))
-        log = (self.stage / "log.txt").read_text(encoding="utf-8", errors="replace") if self.stage.exists() else ""
+        code = self.proc.returncode
+        if self.stopped:  # killed by the runner, which is already reporting why
+            return SkywatchError(f"the camera-trap presence run was stopped (exit {code})")
+        # a crash (a bug, memory, a signal): keep its log beside the checkpoints, where stop() leaves it
+        how = f"exit {code}"
+        if code is not None and code < 0:
+            with contextlib.suppress(ValueError):
+                how = f"killed by {signal.Signals(-code).name}"
+        keep = self.stage.parent / f"crashed-{self.stage.name}.log"  # kept until the job completes
+        kept: Path | None = keep
+        try:
+            log = (self.stage / "log.txt").read_text(encoding="utf-8", errors="replace")
+            shutil.copyfile(self.stage / "log.txt", keep)
+        except OSError:
+            log, kept = "", None
         last = next((line for line in reversed(log.strip().splitlines()) if line.strip()), "no output")
-        return SkywatchError(f"the camera-trap presence run failed (exit {self.proc.returncode}): {last}")
+        where = f"; its log: {str(kept)!r}" if kept is not None else ""
+        return SkywatchError(f"the camera-trap presence run failed ({how}): {last}{where}")
 
 
 def start_presence(job_json: str, checkpoints: Path) -> PresenceProcess:
     """Start the presence run of the job ``job_json`` (a JobConfig as JSON) in a child process staging under
-    ``checkpoints``; stale staging folders of killed runs are removed first."""
+    ``checkpoints``; stale staging folders of killed runs are removed first.
+
+    Raises:
+        OSError: the staging folder cannot be made or the process not started.
+    """
     for old in checkpoints.glob(f"{STAGE_PREFIX}*"):
         shutil.rmtree(old, ignore_errors=True)
     stage = checkpoints / f"{STAGE_PREFIX}{uuid.uuid4().hex[:12]}"
     stage.mkdir(parents=True)
-    with open(stage / "log.txt", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "skywatch.jobs.presence_proc", str(stage)], stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.PIPE)  # fmt: skip
-    assert proc.stdin is not None
-    with proc.stdin:  # through a pipe, not a file: the job may hold a webhook URL with its token
+    with open(stage / "log.txt", "wb") as log:  # -P: the installed skywatch, never one in the current folder
+        proc = subprocess.Popen([sys.executable, "-P", "-m", "skywatch.jobs.presence_proc", str(stage)],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)  # fmt: skip
+    if proc.stdin is None:  # pragma: no cover - stdin=PIPE always gives one
+        raise OSError("no pipe to the presence process")
+    # the job through a pipe, never a file: it may hold a webhook URL with its token
+    with contextlib.suppress(BrokenPipeError), proc.stdin:  # a child that died at once reports through wait()
         proc.stdin.write(json.dumps({"job": job_json, "parent": os.getpid()}).encode())
     return PresenceProcess(proc=proc, stage=stage)
 
@@ -122,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     _die_with_parent(int(spec["parent"]))
     with contextlib.suppress(OSError, AttributeError):  # no os.nice on Windows
         os.nice(NICE)
+    (stage / "started").touch()  # past the death-signal set-up (tests wait for it)
     started = time.perf_counter()
     try:
         from skywatch.aoi import load_aoi
@@ -131,14 +161,15 @@ def main(argv: list[str] | None = None) -> int:
         from skywatch.jobs.presence import run_presence
 
         job = JobConfig.model_validate_json(spec["job"])
-        assert job.fusion.camtrap is not None
+        if job.fusion.camtrap is None:
+            raise DataError("the job names no camera traps (fusion.camtrap): there is no presence run to do")
         aoi = load_aoi(job.aoi)
         table = load_table(job.fusion.camtrap)
         run_presence(table, aoi=aoi, out=stage / "presence", species=job.fusion.species,
                      resolution=job.fusion.risk_resolution_m)  # fmt: skip
         xy = table.station_xy(TileGrid.for_aoi(aoi).epsg)  # the runner's grid CRS (the same UTM zone)
     except SkywatchError as exc:
-        error = {"error_type": type(exc).__name__, "message": str(exc)}
+        error = {"error_types": [c.__name__ for c in type(exc).__mro__], "message": str(exc)}
         (stage / "result.json").write_text(json.dumps(error), encoding="utf-8")
         return 1
     stations = {"station": xy["station"].astype(str).tolist(), "x": xy["x"].tolist(), "y": xy["y"].tolist()}

@@ -168,7 +168,8 @@ def _worker_env() -> dict[str, str]:
 def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None, progress: Callable[[str], None] | None,
              watch: Callable[[], None] | None = None) -> None:  # fmt: skip
     """Run the tile tasks on Dask (skipping checkpointed ones before they are even sent); ``watch`` is called
-    after each finished tile and may raise to stop the run (the presence run beside the tiles failed).
+    after each finished tile and may raise to stop the run (the presence run beside the tiles failed): what it
+    raises is raised as it is.
 
     Raises:
         OutputError: the checkpoint folder cannot be made, or a tile could not be written (disk full, ...);
@@ -378,21 +379,22 @@ def run_job(
     counts: dict[str, int] = {}
     t = time.perf_counter()
     presence = _start_presence(job, ckpt)
-    try:
+    with _stopped_on_error(presence):
         _compute(tasks, job, scheduler, progress, watch=presence.raise_if_failed if presence else None)
-    except BaseException:  # failed or interrupted: the presence run goes at once, with its staging folder
         if presence is not None:
-            presence.stop()
-        raise
+            presence.raise_if_failed()  # it failed after the last tile: say so before assembling anything
     timings["detect"] = time.perf_counter() - t
-    with atomic_dir(out, overwrite=overwrite) as tmp, ThreadPoolExecutor(max_workers=len(plan.plans) + 1) as pool:
+    # the inner guard stops the presence run before the pool's exit would wait for it; the outer one covers
+    # a failure to make the temporary output folder
+    with (_stopped_on_error(presence), atomic_dir(out, overwrite=overwrite) as tmp,
+          ThreadPoolExecutor(max_workers=len(plan.plans) + 1) as pool, _stopped_on_error(presence)):  # fmt: skip
         t = time.perf_counter()
         # Each detector's COGs and GeoPackage in threads side by side (each writes its own files; GDAL, GEOS and
         # numpy release the GIL for most of the work), and one more thread that waits for the presence run
         # (started beside the tiles, in its own process) and moves its folder into the outputs.
         presence_run = None
         if presence is not None:
-            timings["presence"] = 0.0  # set when it ends; here so the manifest's keys keep one order
+            timings["presence"] = timings["presence_wait"] = 0.0  # set when known; the manifest's keys keep one order
             presence_run = pool.submit(_collect_presence, presence, tmp, timings)
         assembled = {}
         for task, p in plan.plans.items():
@@ -405,6 +407,10 @@ def run_job(
         for task, future in assembled.items():
             counts[task] = future.result()
         timings["assemble"] = time.perf_counter() - t
+        if presence_run is not None:
+            t = time.perf_counter()
+            presence_run.result()  # its error, if any, before the fusion starts
+            timings["presence_wait"] = time.perf_counter() - t  # what the outputs waited for it after the assembly
         t = time.perf_counter()
         fusion = _fuse(job, plan, tmp, after_end, synthetic, presence_run)
         counts.update(fusion["counts"])
@@ -439,17 +445,30 @@ def _start_presence(job: JobConfig, ckpt: Path) -> PresenceProcess | None:
         raise OutputError(f"cannot start the camera-trap presence run in {str(ckpt)!r}: {exc.strerror or exc}") from exc
 
 
+@contextlib.contextmanager
+def _stopped_on_error(presence: PresenceProcess | None) -> Iterator[None]:
+    """Kill the presence run (and remove its staging folder) when the block fails or is interrupted."""
+    try:
+        yield
+    except BaseException:
+        if presence is not None:
+            presence.stop()
+        raise
+
+
 def _collect_presence(presence: PresenceProcess, out: Path,
                       timings: dict[str, float]) -> tuple[pd.DataFrame, PresenceResult]:  # fmt: skip
     """Wait for the presence run and move its folder to ``out/presence``; the stations it used (``station``,
-    ``x``, ``y`` in the grid's CRS) and its result. ``timings["presence"]``: the run's own seconds (beside the
-    tiles); ``timings["presence_wait"]``: how long the outputs then waited for it."""
+    ``x``, ``y`` in the grid's CRS) and its result; ``timings["presence"]``: the run's own seconds (beside the
+    tiles).
+
+    Raises:
+        SkywatchError: the presence run's own error (see :meth:`PresenceProcess.wait`).
+    """
     from skywatch.jobs.presence import PresenceResult
 
-    t = time.perf_counter()
     try:
         timings["presence"], stations = presence.wait()
-        timings["presence_wait"] = time.perf_counter() - t
         shutil.move(presence.output, out / "presence")
     finally:
         presence.stop()
@@ -488,7 +507,8 @@ def _fuse(job: JobConfig, plan: Plan, out: Path, detected: date, synthetic: bool
         from skywatch.jobs.presence import slug
 
         # started beside the tiles (see run_job)
-        assert presence_run is not None  # run_job starts it for every job with camera traps
+        if presence_run is None:  # run_job starts one for every job with camera traps
+            raise RuntimeError("internal error: a job with camera traps reached the fusion without its presence run")
         xy, result = presence_run.result()
         secr = {k: v.get("secr") for k, v in result.summary["species"].items()}
         layers = []

@@ -16,7 +16,7 @@ import pytest
 
 from skywatch.aoi import load_aoi
 from skywatch.camtrap.load import load_table
-from skywatch.errors import CamtrapError, SkywatchError
+from skywatch.errors import CamtrapError, OutputError, SkywatchError
 from skywatch.grid import TileGrid
 from skywatch.jobs.config import JobConfig, load_job
 from skywatch.jobs.presence_proc import STAGE_PREFIX, start_presence
@@ -74,7 +74,7 @@ def test_a_failing_watch_stops_the_tiles(sample_dir: Path, tmp_path: Path) -> No
     with pytest.raises(CamtrapError, match="the presence run failed"):
         _compute(tasks, job, None, None, watch=watch)
     assert calls == [1]
-    assert len(list(ckpt.rglob("*.npz"))) < 2 * len(tasks)  # stopped before the last tile
+    assert len(list(ckpt.rglob("*.npz"))) < len(plan.plans) * len(tasks)  # stopped before the last tile
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
@@ -91,13 +91,17 @@ def test_the_child_dies_with_its_runner(sample_dir: Path, tmp_path: Path) -> Non
                               stdout=subprocess.PIPE, text=True)  # fmt: skip
     assert runner.stdout is not None
     child = int(runner.stdout.readline())
+    (stage,) = (tmp_path / "ckpt").glob(f"{STAGE_PREFIX}*")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (stage / "started").exists():  # past its death-signal set-up
+        time.sleep(0.02)
+    assert (stage / "started").exists()
     os.kill(runner.pid, signal.SIGKILL)  # the runner alone, not its process group
     runner.wait(timeout=30)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and _alive(child):
         time.sleep(0.1)
     assert not _alive(child)
-    (stage,) = (tmp_path / "ckpt").glob(f"{STAGE_PREFIX}*")
     assert not (stage / "result.json").exists()  # killed with its runner, not run to its end
 
 
@@ -124,17 +128,34 @@ def test_the_run_reports_a_presence_failure_in_one_line(sample_dir: Path, tmp_pa
     assert ckpt.is_dir()  # with whatever tiles finished, for the rerun to resume from
 
 
-def test_skywatch_error_without_a_known_class_keeps_its_message(tmp_path: Path) -> None:
+def test_errors_come_back_as_their_nearest_class_or_with_their_log(tmp_path: Path) -> None:
     from skywatch.jobs.presence_proc import PresenceProcess
 
     stage = tmp_path / "stage"
     stage.mkdir()
-    (stage / "result.json").write_text(json.dumps({"error_type": "AuthError", "message": "401 from the server"}))
+    error = {"error_types": ["CapValidationError", "OutputError", "SkywatchError"], "message": "disk full"}
+    (stage / "result.json").write_text(json.dumps(error))
+    proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+    proc.wait()
+    with pytest.raises(OutputError, match="disk full"):  # the nearest class skywatch.errors has
+        PresenceProcess(proc=proc, stage=stage).wait()
+    (stage / "result.json").write_text(
+        json.dumps({"error_types": ["AuthError", "Exception"], "message": "401 from the server"})
+    )
     proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
     proc.wait()
     with pytest.raises(SkywatchError, match="401 from the server"):
         PresenceProcess(proc=proc, stage=stage).wait()
     (stage / "result.json").unlink()
     (stage / "log.txt").write_text("Traceback (most recent call last):\nMemoryError: out of memory\n")
-    with pytest.raises(SkywatchError, match=r"presence run failed \(exit 1\): MemoryError: out of memory"):
+    with pytest.raises(SkywatchError, match=r"presence run failed \(exit 1\): MemoryError: out of memory; its log"):
         PresenceProcess(proc=proc, stage=stage).wait()
+    assert "MemoryError" in (tmp_path / "crashed-stage.log").read_text()  # kept: stop() removes the stage
+    killed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    run = PresenceProcess(proc=killed, stage=stage)
+    killed.kill()
+    with pytest.raises(SkywatchError, match=r"failed \(killed by SIGKILL\)"):
+        run.wait()
+    run.stop()
+    with pytest.raises(SkywatchError, match="was stopped"):  # by the runner itself: no crash log, no alarm
+        run.wait()

@@ -22,9 +22,11 @@ __all__ = ["activity_centres", "density_surface", "posterior_surfaces"]
 
 
 def _chunks(mask: Mask, ch: CaptureHistory, budget: int = 20_000_000) -> list[Mask]:
-    """Mask pieces small enough that the (points x columns) arrays stay under ``budget`` values (~160 MB); the
-    columns are the detectors, the animals or the distinct (detector, usage) pairs, whichever are more."""
-    size = max(256, budget // max(len(ch.effort_pairs[0]), len(ch.xy), ch.n, 1))
+    """Mask pieces small enough that each (points x columns) array stays under ``budget`` values (~160 MB; a few
+    such arrays are alive at once); the columns are the detectors, the animals, or the detection terms (distinct
+    (detector, usage) pairs for proximity detectors, detections for multi-catch), whichever are more."""
+    terms = len(ch.animal) if ch.detector == "multi" else len(ch.effort_pairs[0])
+    size = max(256, budget // max(terms, len(ch.xy), ch.n, 1))
     starts = range(0, len(mask.xy), size)
     return [Mask(xy=mask.xy[i : i + size], spacing=mask.spacing, buffer=mask.buffer) for i in starts]
 
