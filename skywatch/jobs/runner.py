@@ -65,7 +65,15 @@ from skywatch.jobs.detect import (
     search_window,
     write_detect_outputs,
 )
-from skywatch.jobs.tiles import TileTask, WorkerEnv, job_source, load_checkpoint, run_tile, run_tile_or_write_error
+from skywatch.jobs.tiles import (
+    QuietClosingHeartbeat,
+    TileTask,
+    WorkerEnv,
+    job_source,
+    load_checkpoint,
+    run_tile,
+    run_tile_or_write_error,
+)
 from skywatch.outputs.alert_store import update_store
 from skywatch.outputs.alerts import alerts_feature_collection, write_alerts
 from skywatch.outputs.atomic import WRITE_ERRNOS, atomic_dir, atomic_path
@@ -217,6 +225,8 @@ def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None, progr
             except OSError as exc:
                 raise OutputError(f"cannot create checkpoint folder {str(folder)!r}: {exc.strerror or exc}") from exc
         client.register_plugin(WorkerEnv(_worker_env()), name="skywatch-env")
+        if cluster is not None:  # our own cluster's shutdown is ours to keep quiet, a user's cluster is not
+            client.register_plugin(QuietClosingHeartbeat())
         futures = [client.submit(run_tile_or_write_error, t, key=f"skywatch-tile-{t.tile_id}", retries=3,
                                  pure=False) for t in todo]  # fmt: skip
         for done, fut in enumerate(as_completed(futures), start=1):

@@ -162,3 +162,23 @@ def test_losing_a_worker_still_completes_identically(reference: Path, sample_dir
         watcher.join(timeout=10)
     assert killed  # a worker process really died mid-job
     _same(reference, out)
+
+
+def test_own_cluster_workers_drop_only_the_closing_heartbeat_traceback() -> None:
+    import logging
+
+    from skywatch.jobs.tiles import QuietClosingHeartbeat
+
+    logger = logging.getLogger("distributed.worker")
+    before = list(logger.filters)
+    try:
+        QuietClosingHeartbeat().setup(worker=None)  # what each worker of skywatch's own LocalCluster runs
+
+        def record(msg: str) -> logging.LogRecord:
+            return logger.makeRecord("distributed.worker", logging.ERROR, __file__, 1, msg, (), None)
+
+        assert not logger.filter(record("Failed to communicate with scheduler during heartbeat."))
+        assert logger.filter(record("Compute Failed"))
+        assert logger.filter(record("Unexpected exception during heartbeat. Closing worker."))
+    finally:
+        logger.filters[:] = before
