@@ -14,7 +14,7 @@ from skywatch.camtrap.secr.fit import fit_secr
 from skywatch.camtrap.secr.likelihood import Detection, _log_hazard, log_likelihood, site_terms
 from skywatch.camtrap.secr.mask import Mask, make_mask
 from skywatch.camtrap.secr.simulate import simulate_capthist
-from skywatch.camtrap.secr.surface import activity_centres, density_surface, posterior_surfaces
+from skywatch.camtrap.secr.surface import posterior_surfaces
 from skywatch.errors import CamtrapError
 
 
@@ -97,12 +97,11 @@ def test_hazard_rate_and_multi_catch_fit() -> None:
 def test_density_surface_integrates_to_the_population_in_the_mask() -> None:
     _, ch, mask, _ = _survey(3)
     fit = fit_secr(ch, mask)
-    surface = density_surface(ch, mask, fit, budget=997 * 200)  # evaluated in pieces == one pass
+    surface, centres = posterior_surfaces(ch, mask, fit, budget=997 * 200)  # evaluated in pieces == one pass
     expected_total = fit.density.estimate * mask.area_ha  # at the MLE, D = n / a, so n + D (A - a) = D A
     assert surface.sum() * mask.cell_ha / 100 == pytest.approx(expected_total, rel=1e-3)
-    centres = activity_centres(ch, mask, fit)
     assert len(centres) == ch.n and (centres.sd_x > 0).all()
-    pieces = activity_centres(ch, mask, fit, budget=300 * 200)
+    pieces = posterior_surfaces(ch, mask, fit, budget=300 * 200)[1]
     np.testing.assert_allclose(pieces[["x", "y", "sd_x", "sd_y"]], centres[["x", "y", "sd_x", "sd_y"]], rtol=1e-9)
 
 
@@ -150,8 +149,6 @@ def test_posterior_surfaces_in_one_piece_equal_many() -> None:
     np.testing.assert_allclose(parts, whole, rtol=1e-10)
     cols = ["x", "y", "sd_x", "sd_y"]
     np.testing.assert_allclose(pieces[cols], centres[cols], rtol=1e-9)
-    np.testing.assert_allclose(density_surface(ch, mask, fit), whole, rtol=0)
-    assert activity_centres(ch, mask, fit).equals(centres)
 
 
 def test_secr_needs_recaptures_and_reports_bad_text(tmp_path: Path) -> None:

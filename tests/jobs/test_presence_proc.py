@@ -66,14 +66,20 @@ def test_a_failing_watch_stops_the_tiles(sample_dir: Path, tmp_path: Path) -> No
                       checkpoints={k: str(ckpt / k / f"{t}.npz") for k in plan.plans})
              for t, ld, c in first.tiles]  # fmt: skip
     calls: list[int] = []
+    plugins: list[dict[str, bool]] = []
 
     def watch() -> None:
+        from distributed import default_client
+
         calls.append(1)
+        # skywatch's own cluster: every worker keeps the closing-heartbeat traceback out of the user's terminal
+        plugins.append(default_client().run(lambda dask_worker: "skywatch-quiet-heartbeat" in dask_worker.plugins))
         raise CamtrapError("the presence run failed")
 
     with pytest.raises(CamtrapError, match="the presence run failed"):
         _compute(tasks, job, None, None, watch=watch)
     assert calls == [1]
+    assert plugins and all(plugins[0].values()) and len(plugins[0]) == 2
     assert len(list(ckpt.rglob("*.npz"))) < len(plan.plans) * len(tasks)  # stopped before the last tile
 
 

@@ -1,10 +1,12 @@
-"""What a fitted SECR model says about where animals live.
+"""What a fitted SECR model says about where animals live: :func:`posterior_surfaces` gives both
 
-- :func:`density_surface`: expected activity centres per mask cell: for each detected animal its posterior
+- the density surface: expected activity centres per mask cell: for each detected animal its posterior
   distribution over the mask (``Pr(w_i | x) / sum_m Pr(w_i | x_m)``), plus the undetected ones,
-  ``D (1 - p.(x))`` (as secr's ``fxTotal``). Summed over the mask it is the estimated population in the mask.
-- :func:`activity_centres`: each detected animal's posterior mean centre and its SD (metres) along x and y.
-- :func:`posterior_surfaces`: both from one evaluation of the model over the mask (what a presence run uses).
+  ``D (1 - p.(x))`` (as secr's ``fxTotal``). Summed over the mask it is the estimated population in the mask;
+- the activity centres: each detected animal's posterior mean centre and its SD (metres) along x and y,
+
+from one evaluation of the model over the mask. The mask may be finer than the one fitted on (e.g. the output
+raster's pixels); it is processed in pieces of at most ``budget`` values per array, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from skywatch.camtrap.secr.fit import SecrFit
 from skywatch.camtrap.secr.likelihood import site_terms
 from skywatch.camtrap.secr.mask import Mask
 
-__all__ = ["activity_centres", "density_surface", "posterior_surfaces"]
+__all__ = ["posterior_surfaces"]
 
 
 def _chunks(mask: Mask, ch: CaptureHistory, budget: int = 20_000_000) -> list[Mask]:
@@ -33,9 +35,12 @@ def _chunks(mask: Mask, ch: CaptureHistory, budget: int = 20_000_000) -> list[Ma
 
 def posterior_surfaces(ch: CaptureHistory, mask: Mask, fit: SecrFit, *,
                        budget: int = 20_000_000) -> tuple[np.ndarray, pd.DataFrame]:  # fmt: skip
-    """:func:`density_surface` and :func:`activity_centres` together, from one evaluation of the model per mask
-    piece when the whole mask is one piece (the usual case: ``budget`` values cover 600,000 points at 31
-    stations), else two (each animal's normaliser needs the whole mask before any piece's posterior)."""
+    """Expected animals per km2 at each point of ``mask`` (M,), and per detected animal its posterior mean ``x``,
+    ``y`` and SDs ``sd_x``, ``sd_y`` (metres) with its ``detections`` count.
+
+    One evaluation of the model when the whole mask is one piece (the usual case: ``budget`` values cover
+    600,000 points at 31 stations), else two per piece (each animal's normaliser needs the whole mask before any
+    piece's posterior)."""
     det = fit.detection()
     parts = _chunks(mask, ch, budget)
     whole: tuple[np.ndarray, np.ndarray] | None = None
@@ -62,16 +67,3 @@ def posterior_surfaces(ch: CaptureHistory, mask: Mask, fit: SecrFit, *,
         {"individual": list(ch.animal_ids), "x": mx, "y": my, "sd_x": sx, "sd_y": sy, "detections": counts}
     )
     return np.asarray(np.concatenate(density) / (mask.cell_ha / 100.0), dtype=np.float64), centres
-
-
-def density_surface(ch: CaptureHistory, mask: Mask, fit: SecrFit, *, budget: int = 20_000_000) -> np.ndarray:
-    """Expected animals per km2 at each point of ``mask`` (M,): detected animals' posteriors plus the
-    undetected. ``mask`` may be finer than the one fitted on (e.g. the output raster's pixels); it is processed
-    in pieces of at most ``budget`` array values, so memory stays bounded whatever its size."""
-    return posterior_surfaces(ch, mask, fit, budget=budget)[0]
-
-
-def activity_centres(ch: CaptureHistory, mask: Mask, fit: SecrFit, *, budget: int = 20_000_000) -> pd.DataFrame:
-    """Per detected animal: posterior mean x, y (metres) and SDs ``sd_x``, ``sd_y``, with its detection count
-    (accumulated piece by piece over the mask, like :func:`density_surface`)."""
-    return posterior_surfaces(ch, mask, fit, budget=budget)[1]
