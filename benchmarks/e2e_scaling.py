@@ -7,16 +7,20 @@ Packs are generated with ``write_sample(size_px=...)`` (1000 px = the 10 km samp
 16x its area, features scaled with the size) into a temporary folder. Per size:
 
 - skywatch: the real CLI (``skywatch run JOB.yaml --scheduler ADDR``) in its own process, on a LocalCluster of
-  2 worker processes x 1 thread that this script starts fresh for the size (so each worker's ``ru_maxrss`` is
-  that size's peak). The job: provider local on the pack, tasks fire/clearcut/roads, method model, tile_px
-  1024, camera traps fused. Wall time covers the cluster start and the CLI process (plan, tiles, assembly,
-  fusion, QGIS delivery); "main RSS" is the CLI process's ``ru_maxrss`` (from ``os.wait4``).
+  2 worker processes x 1 thread that this script starts fresh for the size, the way ``skywatch run`` starts its
+  own (``skywatch.jobs.cluster.start_local_cluster``: glibc's malloc defaults in the workers), so each worker's
+  ``ru_maxrss`` is that size's peak. The job: provider local on the pack, tasks fire/clearcut/roads, method
+  model, tile_px 1024, camera traps fused. Wall time covers the cluster start and the CLI process (plan, tiles,
+  assembly, fusion, QGIS delivery); "main RSS" is the CLI process's ``ru_maxrss`` (from ``os.wait4``).
 - naive: one process loads the whole before and after cubes with odc-stac (``LocalSource.load(...).compute()``,
   SCL mask applied), takes the first (here the only) scene of each window, and runs each shipped model
   on the whole array as a user would write it (``from torchgeo.models import FCN``, the shipped weights, one
   forward pass over the full array; ``compute_features`` for the inputs); with ``--method baseline`` the spectral
   baselines instead. It writes no outputs, so it does less than skywatch. Its peak RSS is its ``ru_maxrss``; a
   watchdog kills it above ``--naive-cap-gib`` (reported as such, not as a result).
+
+Every measured process (skywatch's CLI, the naive route) starts with the environment this script started with,
+not the one a LocalCluster leaves in this process.
 
 Figures: wall s, km2/s per core (AOI km2 / wall s / cores), peak RSS per worker (max of the two), main RSS;
 ratios skywatch/naive and each size against the first. Goals (issue 7): at 16x skywatch >= 3x faster than
@@ -43,6 +47,11 @@ PARK_KM2 = 17_220.0  # both parks, one date pair (README)
 WORKERS, THREADS = 2, 1
 BEFORE, AFTER = ("2025-09-01", "2025-09-10"), ("2025-10-15", "2025-10-25")
 MIB = 1024.0  # ru_maxrss is in KiB on Linux
+# The environment this script was started with. Starting a LocalCluster rewrites this process's own os.environ
+# (distributed's Nanny applies its pre-spawn settings, OMP_NUM_THREADS=1 among them, to the parent before each
+# spawn), so every measured process gets this copy: the naive route must not inherit one thread and glibc settings
+# meant for Dask workers (it did before 2026-11-27: its figures were then 8 % slower at 4x than in a clean shell).
+CLEAN_ENV = dict(os.environ)
 
 GEN = r"""
 import json, sys, time
@@ -139,7 +148,7 @@ def _run(cmd: list[str], log: Path, *, cap_bytes: float | None = None) -> dict[s
 
     with log.with_suffix(".out").open("w") as out, log.with_suffix(".err").open("w") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=REPO)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=REPO, env=CLEAN_ENV)
         watched = psutil.Process(proc.pid)
         capped = False
         while True:
@@ -188,12 +197,14 @@ outputs:
 
 
 def _skywatch(job: Path, tmp: Path, label: str) -> dict[str, Any]:
-    """`skywatch run` on a fresh 2-process LocalCluster; worker peaks read from each worker at the end."""
-    from distributed import Client, LocalCluster
+    """`skywatch run` on a fresh 2-process LocalCluster, started the way `skywatch run` starts its own
+    (:func:`skywatch.jobs.cluster.start_local_cluster`); worker peaks read from each worker at the end."""
+    from distributed import Client
+
+    from skywatch.jobs.cluster import start_local_cluster
 
     t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=THREADS, processes=True, memory_limit="auto",
-                           dashboard_address=":0")  # fmt: skip
+    cluster = start_local_cluster(workers=WORKERS, threads_per_worker=THREADS, memory_limit="auto")
     client = Client(cluster)
     try:
         client.wait_for_workers(WORKERS)

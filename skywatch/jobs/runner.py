@@ -56,6 +56,7 @@ from skywatch.fuse.hotspots import exposure_by_threat, hotspots, zonal_summary
 from skywatch.fuse.incidents import Incident
 from skywatch.fuse.risk import Threat, habitat_risk, threat_surface
 from skywatch.grid import TileGrid
+from skywatch.jobs.cluster import start_local_cluster
 from skywatch.jobs.config import JobConfig
 from skywatch.jobs.detect import (
     BANDS,
@@ -191,7 +192,7 @@ def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None, progr
         return
     from concurrent.futures import CancelledError
 
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     cluster = None
@@ -207,10 +208,9 @@ def _compute(tasks: list[TileTask], job: JobConfig, scheduler: str | None, progr
             ) from exc
     else:
         workers = job.compute.workers or max(1, min(len(todo), os.cpu_count() or 1))
-        try:  # dashboard on a free port (":0"): None still means :8787, which warns when two jobs run at once
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=job.compute.threads_per_worker,
-                                   processes=True, memory_limit=job.compute.memory_limit,
-                                   dashboard_address=":0")  # fmt: skip
+        try:
+            cluster = start_local_cluster(workers=workers, threads_per_worker=job.compute.threads_per_worker,
+                                          memory_limit=job.compute.memory_limit)  # fmt: skip
         except (OSError, RuntimeError) as exc:  # distributed wraps its start failures in RuntimeError
             raise SkywatchError(
                 f"could not start a local Dask cluster ({_first_line(exc)}): is the disk with the temporary folder "

