@@ -36,10 +36,11 @@ class TiledRaster:
     def __init__(self, path: Path, *, shape: tuple[int, int], transform: Affine, epsg: int, dtype: str,
                  nodata: float) -> None:  # fmt: skip
         self.path = path
-        # A working file, written once and read once by the COG copy: ZSTD level 1, which GDAL compresses and
-        # decompresses faster than DEFLATE level 1 at the same size. Assembling the 16x benchmark pack's three
-        # detectors took 3.3 s with it against 4.7 s with DEFLATE 1 (2.9 s uncompressed, at 1.3x the disk).
-        # The COG keeps DEFLATE (GDAL's default level), which every QGIS reads.
+        # A working file: written once, read by the COG copy (and over the roads' bounding boxes for their
+        # centre-lines). ZSTD level 1, which GDAL compresses and decompresses faster than DEFLATE level 1 at about
+        # the same size: assembling the three detectors from one set of 16x benchmark checkpoints took 3.3 s with
+        # it, 4.7 s with DEFLATE 1 and 2.9 s uncompressed (1.3x the file size). The COG keeps DEFLATE (GDAL's
+        # default level), which every QGIS reads.
         self._ds = rasterio.open(
             path, "w+", driver="GTiff", height=shape[0], width=shape[1], count=1, dtype=dtype,
             crs=f"EPSG:{epsg}", transform=transform, nodata=nodata, tiled=True, blockxsize=256, blockysize=256,

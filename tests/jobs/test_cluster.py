@@ -1,8 +1,10 @@
-"""skywatch's own LocalCluster: its workers run on glibc's malloc defaults (see skywatch.jobs.cluster)."""
+"""skywatch's own LocalCluster: its workers start without the Nanny's trim threshold (see skywatch.jobs.cluster)."""
 
 from __future__ import annotations
 
 import os
+import signal
+import time
 
 import dask
 import pytest
@@ -10,28 +12,63 @@ import pytest
 from skywatch.jobs.cluster import NANNY_TRIM_KEY, start_local_cluster
 
 
-def _trim_setting() -> str | None:
-    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+def _start_environ() -> dict[str, str]:
+    """The environment this worker process started with: what glibc read at start, not today's os.environ."""
+    with open("/proc/self/environ", "rb") as f:
+        pairs = [entry.split(b"=", 1) for entry in f.read().split(b"\0") if b"=" in entry]
+    return {k.decode(): v.decode() for k, v in pairs}
 
 
-def test_own_cluster_workers_start_without_the_nanny_trim_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a LocalCluster started earlier in this process (other tests) leaves the Nanny's settings in os.environ, and a
+    # CI may export its own thread count
+    for name in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    import distributed  # noqa: F401  (its defaults enter dask.config when it is imported)
+
+    if dask.config.get(NANNY_TRIM_KEY, None) != 65536:
+        pytest.skip("distributed's default trim threshold is not 65536 here (another version or a Dask config)")
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_own_cluster_workers_start_without_the_nanny_trim_threshold() -> None:
     from distributed import Client
 
-    # a LocalCluster started earlier in this process (other tests) leaves the Nanny's setting in os.environ
-    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
-    assert dask.config.get(NANNY_TRIM_KEY) == 65536, "distributed's default changed: revisit skywatch.jobs.cluster"
     with start_local_cluster(workers=1, threads_per_worker=1) as cluster, Client(cluster) as client:
-        seen = client.run(_trim_setting)
-        threads = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
-    assert list(seen.values()) == [None]
-    assert list(threads.values()) == ["1"]  # the other pre-spawn settings stay
+        (seen,) = client.run(_start_environ).values()
+    assert "MALLOC_TRIM_THRESHOLD_" not in seen
+    assert seen.get("OMP_NUM_THREADS") == "1"  # the other pre-spawn settings stay
     assert dask.config.get(NANNY_TRIM_KEY) == 65536  # only that cluster's start saw the override
 
 
-def test_a_trim_threshold_the_caller_sets_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("clean_env")
+def test_a_worker_the_nanny_restarts_starts_without_it_too() -> None:
+    from distributed import Client
+
+    with start_local_cluster(workers=1, threads_per_worker=1) as cluster, Client(cluster) as client:
+        (pid,) = client.run(os.getpid).values()
+        os.kill(pid, signal.SIGKILL)  # as the worker-loss tests do: the Nanny starts a new worker process
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                pids = client.run(os.getpid)
+            except (OSError, KeyError):  # the dead worker is still listed for a moment
+                pids = {}
+            if len(pids) == 1 and pid not in pids.values():
+                break
+            assert time.monotonic() < deadline, "the Nanny did not restart its worker within 60 s"
+            time.sleep(0.2)
+        (seen,) = client.run(_start_environ).values()
+    assert "MALLOC_TRIM_THRESHOLD_" not in seen
+
+
+def test_a_trim_threshold_the_caller_sets_is_passed_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented contract (distributed itself prefers the environment's value to its config); it holds with
+    or without skywatch's override."""
     from distributed import Client
 
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1048576")
     with start_local_cluster(workers=1, threads_per_worker=1) as cluster, Client(cluster) as client:
-        seen = client.run(_trim_setting)
-    assert list(seen.values()) == ["1048576"]
+        (seen,) = client.run(_start_environ).values()
+    assert seen.get("MALLOC_TRIM_THRESHOLD_") == "1048576"
