@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ import pandas as pd
 from skywatch import errors
 from skywatch.errors import DataError, SkywatchError
 
-__all__ = ["PresenceProcess", "main", "start_presence"]
+__all__ = ["PRESENCE_THREADS", "PresenceProcess", "main", "presence_env", "start_presence"]
 
 STAGE_PREFIX = "presence-"
 # Idle priority: beside local workers it takes only the CPU they leave (16x pack: 29.9 s at nice 19 against
@@ -113,6 +114,20 @@ class PresenceProcess:
         return SkywatchError(f"the camera-trap presence run failed ({how}): {last}{where}")
 
 
+# BLAS/OpenMP thread counts of the presence run, unless the caller's environment sets them. Its matrices are
+# small, and it runs at idle priority beside workers that already use every core, where idle BLAS threads spin
+# (sched_yield) on CPU the workers need. On the 16x benchmark pack the run alone took 1.9 s and 1.9 CPU seconds on
+# one thread against 2.3 s and 2.8 CPU seconds on this machine's default (two); beside the tiles it used 2.9 CPU
+# seconds instead of 4.1 (1.2 of them in the kernel), and its layers differ from the two-thread ones by float
+# rounding only (activity centres by 1e-10 m, their uncertainty radii by 1e-6 m).
+PRESENCE_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def presence_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The presence run's environment: ``environ`` with :data:`PRESENCE_THREADS` where it names no count."""
+    return {**PRESENCE_THREADS, **environ}
+
+
 def start_presence(job_json: str, checkpoints: Path) -> PresenceProcess:
     """Start the presence run of the job ``job_json`` (a JobConfig as JSON) in a child process staging under
     ``checkpoints``; stale staging folders of killed runs are removed first.
@@ -126,7 +141,8 @@ def start_presence(job_json: str, checkpoints: Path) -> PresenceProcess:
     stage.mkdir(parents=True)
     with open(stage / "log.txt", "wb") as log:  # -P: the installed skywatch, never one in the current folder
         proc = subprocess.Popen([sys.executable, "-P", "-m", "skywatch.jobs.presence_proc", str(stage)],
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)  # fmt: skip
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
+                                env=presence_env(os.environ))  # fmt: skip
     if proc.stdin is None:  # pragma: no cover - stdin=PIPE always gives one
         raise OSError("no pipe to the presence process")
     # the job through a pipe, never a file: it may hold a webhook URL with its token

@@ -44,6 +44,24 @@ def test_presence_process_writes_the_layers_and_returns_the_stations(sample_dir:
     assert not run.stage.exists()
 
 
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the child's environment from /proc (Linux)")
+def test_the_presence_run_gets_one_blas_thread_unless_the_caller_sets_a_count(
+    sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    job = _config(tmp_path, sample_dir)
+    run = start_presence(job.model_dump_json(), tmp_path / "ckpt")
+    try:  # the environment it was started with (it imports for a second before it does anything)
+        raw = Path(f"/proc/{run.proc.pid}/environ").read_bytes()
+    finally:
+        run.stop()
+    environ = dict(entry.decode().split("=", 1) for entry in raw.split(b"\0") if b"=" in entry)
+    assert environ["OMP_NUM_THREADS"] == "1" and environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert environ["MKL_NUM_THREADS"] == "3"
+
+
 def test_a_camtrap_error_comes_back_as_itself(sample_dir: Path, tmp_path: Path) -> None:
     job = _config(tmp_path, sample_dir)
     job = job.model_copy(update={"fusion": job.fusion.model_copy(update={"species": ["Panthera uncia"]})})
