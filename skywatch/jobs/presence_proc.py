@@ -34,7 +34,7 @@ import pandas as pd
 from skywatch import errors
 from skywatch.errors import DataError, SkywatchError
 
-__all__ = ["PRESENCE_THREADS", "PresenceProcess", "main", "presence_env", "start_presence"]
+__all__ = ["PRESENCE_THREADS", "THREAD_COUNT_VARS", "PresenceProcess", "main", "presence_env", "start_presence"]
 
 STAGE_PREFIX = "presence-"
 # Idle priority: beside local workers it takes only the CPU they leave (16x pack: 29.9 s at nice 19 against
@@ -114,18 +114,23 @@ class PresenceProcess:
         return SkywatchError(f"the camera-trap presence run failed ({how}): {last}{where}")
 
 
-# BLAS/OpenMP thread counts of the presence run, unless the caller's environment sets them. Its matrices are
+# BLAS/OpenMP thread counts of the presence run, unless the caller's environment sets any of them (OpenBLAS reads
+# OPENBLAS_NUM_THREADS before OMP_NUM_THREADS, so one set alone must not be joined by another). Its matrices are
 # small, and it runs at idle priority beside workers that already use every core, where idle BLAS threads spin
 # (sched_yield) on CPU the workers need. On the 16x benchmark pack the run alone took 1.9 s and 1.9 CPU seconds on
 # one thread against 2.3 s and 2.8 CPU seconds on this machine's default (two); beside the tiles it used 2.9 CPU
 # seconds instead of 4.1 (1.2 of them in the kernel), and its layers differ from the two-thread ones by float
 # rounding only (activity centres by 1e-10 m, their uncertainty radii by 1e-6 m).
 PRESENCE_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+THREAD_COUNT_VARS = (*PRESENCE_THREADS, "GOTO_NUM_THREADS")
 
 
 def presence_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """The presence run's environment: ``environ`` with :data:`PRESENCE_THREADS` where it names no count."""
-    return {**PRESENCE_THREADS, **environ}
+    """The presence run's environment: ``environ``, plus :data:`PRESENCE_THREADS` when it sets no thread count
+    (an empty value counts as none: OpenBLAS then takes every core)."""
+    if any(environ.get(name) for name in THREAD_COUNT_VARS):
+        return dict(environ)
+    return {**environ, **PRESENCE_THREADS}
 
 
 def start_presence(job_json: str, checkpoints: Path) -> PresenceProcess:

@@ -19,7 +19,7 @@ from skywatch.camtrap.load import load_table
 from skywatch.errors import CamtrapError, OutputError, SkywatchError
 from skywatch.grid import TileGrid
 from skywatch.jobs.config import JobConfig, load_job
-from skywatch.jobs.presence_proc import STAGE_PREFIX, start_presence
+from skywatch.jobs.presence_proc import PRESENCE_THREADS, STAGE_PREFIX, THREAD_COUNT_VARS, presence_env, start_presence
 from skywatch.jobs.runner import _compute, plan_job
 from skywatch.jobs.tiles import TileTask
 from tests.jobs.test_run import _job
@@ -45,21 +45,28 @@ def test_presence_process_writes_the_layers_and_returns_the_stations(sample_dir:
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the child's environment from /proc (Linux)")
-def test_the_presence_run_gets_one_blas_thread_unless_the_caller_sets_a_count(
+def test_the_presence_run_gets_one_blas_thread_when_the_caller_sets_no_count(
     sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for name in THREAD_COUNT_VARS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "")  # empty: no count (OpenBLAS would take every core)
     job = _config(tmp_path, sample_dir)
     run = start_presence(job.model_dump_json(), tmp_path / "ckpt")
     try:  # the environment it was started with (it imports for a second before it does anything)
         raw = Path(f"/proc/{run.proc.pid}/environ").read_bytes()
     finally:
         run.stop()
+    assert raw, f"the child ended before its environment was read (exit {run.proc.poll()})"
     environ = dict(entry.decode().split("=", 1) for entry in raw.split(b"\0") if b"=" in entry)
-    assert environ["OMP_NUM_THREADS"] == "1" and environ["OPENBLAS_NUM_THREADS"] == "1"
-    assert environ["MKL_NUM_THREADS"] == "3"
+    assert [environ.get(name) for name in PRESENCE_THREADS] == ["1", "1", "1"]
+
+
+def test_a_thread_count_the_caller_sets_is_left_alone() -> None:
+    # OpenBLAS reads OPENBLAS_NUM_THREADS before OMP_NUM_THREADS: adding it would override the caller's count
+    assert presence_env({"OMP_NUM_THREADS": "4", "HOME": "/h"}) == {"OMP_NUM_THREADS": "4", "HOME": "/h"}
+    assert presence_env({"MKL_NUM_THREADS": "2"}) == {"MKL_NUM_THREADS": "2"}
+    assert presence_env({"HOME": "/h"}) == {"HOME": "/h", **PRESENCE_THREADS}
 
 
 def test_a_camtrap_error_comes_back_as_itself(sample_dir: Path, tmp_path: Path) -> None:
