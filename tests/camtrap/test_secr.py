@@ -14,7 +14,7 @@ from skywatch.camtrap.secr.fit import fit_secr
 from skywatch.camtrap.secr.likelihood import Detection, _log_hazard, log_likelihood, site_terms
 from skywatch.camtrap.secr.mask import Mask, make_mask
 from skywatch.camtrap.secr.simulate import simulate_capthist
-from skywatch.camtrap.secr.surface import posterior_surfaces
+from skywatch.camtrap.secr.surface import _chunks, posterior_surfaces
 from skywatch.errors import CamtrapError
 
 
@@ -145,6 +145,7 @@ def test_posterior_surfaces_in_one_piece_equal_many() -> None:
     _, ch, mask, _ = _survey(5)
     fit = fit_secr(ch, mask)
     whole, centres = posterior_surfaces(ch, mask, fit)
+    assert len(_chunks(mask, ch, 400 * 200)) > 1 and len(_chunks(mask, ch)) == 1
     parts, pieces = posterior_surfaces(ch, mask, fit, budget=400 * 200)  # several pieces, two passes
     np.testing.assert_allclose(parts, whole, rtol=1e-10)
     cols = ["x", "y", "sd_x", "sd_y"]

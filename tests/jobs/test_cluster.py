@@ -1,22 +1,27 @@
-"""skywatch's own LocalCluster: its workers start without the Nanny's trim threshold (see skywatch.jobs.cluster)."""
+"""skywatch's own LocalCluster: its workers start without the Nanny's trim threshold (see skywatch.jobs.cluster).
+Linux only: the workers' start environment is read from /proc."""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from pathlib import Path
 
 import dask
 import pytest
 
 from skywatch.jobs.cluster import NANNY_TRIM_KEY, start_local_cluster
 
+pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(),
+                                reason="reads the workers' start environment from /proc (Linux)")  # fmt: skip
 
-def _start_environ() -> dict[str, str]:
-    """The environment this worker process started with: what glibc read at start, not today's os.environ."""
-    with open("/proc/self/environ", "rb") as f:
-        pairs = [entry.split(b"=", 1) for entry in f.read().split(b"\0") if b"=" in entry]
-    return {k.decode(): v.decode() for k, v in pairs}
+
+def start_environ(pid: int | str = "self") -> dict[str, str]:
+    """The environment process ``pid`` started with (what glibc read at its start, not its os.environ today);
+    empty for a process that has already exited. Linux (/proc)."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(entry.decode().split("=", 1) for entry in raw.split(b"\0") if b"=" in entry)
 
 
 @pytest.fixture
@@ -36,7 +41,7 @@ def test_own_cluster_workers_start_without_the_nanny_trim_threshold() -> None:
     from distributed import Client
 
     with start_local_cluster(workers=1, threads_per_worker=1) as cluster, Client(cluster) as client:
-        (seen,) = client.run(_start_environ).values()
+        (seen,) = client.run(start_environ).values()
     assert "MALLOC_TRIM_THRESHOLD_" not in seen
     assert seen.get("OMP_NUM_THREADS") == "1"  # the other pre-spawn settings stay
     assert dask.config.get(NANNY_TRIM_KEY) == 65536  # only that cluster's start saw the override
@@ -59,16 +64,16 @@ def test_a_worker_the_nanny_restarts_starts_without_it_too() -> None:
                 break
             assert time.monotonic() < deadline, "the Nanny did not restart its worker within 60 s"
             time.sleep(0.2)
-        (seen,) = client.run(_start_environ).values()
+        (seen,) = client.run(start_environ).values()
     assert "MALLOC_TRIM_THRESHOLD_" not in seen
 
 
 def test_a_trim_threshold_the_caller_sets_is_passed_down(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The documented contract (distributed itself prefers the environment's value to its config); it holds with
-    or without skywatch's override."""
+    """The documented contract: the override drops only distributed's default, never a value the caller set
+    (fails if the override is ever made by clearing or forcing the variable)."""
     from distributed import Client
 
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1048576")
     with start_local_cluster(workers=1, threads_per_worker=1) as cluster, Client(cluster) as client:
-        (seen,) = client.run(_start_environ).values()
+        (seen,) = client.run(start_environ).values()
     assert seen.get("MALLOC_TRIM_THRESHOLD_") == "1048576"

@@ -22,6 +22,7 @@ from skywatch.jobs.config import JobConfig, load_job
 from skywatch.jobs.presence_proc import PRESENCE_THREADS, STAGE_PREFIX, THREAD_COUNT_VARS, presence_env, start_presence
 from skywatch.jobs.runner import _compute, plan_job
 from skywatch.jobs.tiles import TileTask
+from tests.jobs.test_cluster import start_environ
 from tests.jobs.test_run import _job
 
 
@@ -54,11 +55,10 @@ def test_the_presence_run_gets_one_blas_thread_when_the_caller_sets_no_count(
     job = _config(tmp_path, sample_dir)
     run = start_presence(job.model_dump_json(), tmp_path / "ckpt")
     try:  # the environment it was started with (it imports for a second before it does anything)
-        raw = Path(f"/proc/{run.proc.pid}/environ").read_bytes()
+        environ = start_environ(run.proc.pid)
     finally:
         run.stop()
-    assert raw, f"the child ended before its environment was read (exit {run.proc.poll()})"
-    environ = dict(entry.decode().split("=", 1) for entry in raw.split(b"\0") if b"=" in entry)
+    assert environ, f"the child ended before its environment was read (exit {run.proc.poll()})"
     assert [environ.get(name) for name in PRESENCE_THREADS] == ["1", "1", "1"]
 
 
