@@ -2,6 +2,7 @@
 whole before/after cubes in memory, each shipped model over the whole array at once) measured in the same run.
 
     .venv/bin/python benchmarks/e2e_scaling.py [--quick] [--sizes 1000,2000,4000] [--method model|baseline]
+        [--no-naive] [--no-floor]
 
 Packs are generated with ``write_sample(size_px=...)`` (1000 px = the 10 km sample; 2000 and 4000 px are 4x and
 16x its area, features scaled with the size) into a temporary folder. Per size:
@@ -18,6 +19,13 @@ Packs are generated with ``write_sample(size_px=...)`` (1000 px = the 10 km samp
   forward pass over the full array; ``compute_features`` for the inputs); with ``--method baseline`` the spectral
   baselines instead. It writes no outputs, so it does less than skywatch. Its peak RSS is its ``ru_maxrss``; a
   watchdog kills it above ``--naive-cap-gib`` (reported as such, not as a result).
+- floor (``--method model``, unless ``--no-floor``): the least any route can take on this machine to read these
+  pixels with odc-stac and run the four shipped models, with nothing else. One process on one thread loads the whole
+  before and after cubes as the naive route does (dask's synchronous scheduler) and runs each model in skywatch's
+  strips; its CPU seconds for the read and for the models, spread perfectly over the cores, plus its start-up
+  (Python, skywatch, odc-stac, torch: what each worker pays before its first tile) make the floor. skywatch pays it
+  and more (tile halos, outputs, fusion, delivery). Where the naive route's wall / 3 is below the floor, the 3x goal
+  is out of reach on this machine for any such route; the report says so.
 
 Every measured process (skywatch's CLI, the naive route) starts with the environment this script started with,
 not the one a LocalCluster leaves in this process.
@@ -134,22 +142,73 @@ shape = next(iter(arrays.values())).shape
 print(json.dumps({"timings": timings, "shape": list(shape), "detected_px": detected}))
 """
 
+# The floor: what any route must spend on this machine to read these pixels with odc-stac and run these four models,
+# with nothing else (no halo, no tiles, no outputs, no fusion). One process, one thread (dask's synchronous
+# scheduler, one torch thread), so its CPU seconds are the work itself; the floor in wall seconds is that work spread
+# perfectly over the cores, plus the start-up a worker pays before its first tile (Python, skywatch, odc-stac, torch).
+FLOOR = r"""
+import time
+t0 = time.perf_counter()
+import json, sys
+from datetime import date
+from pathlib import Path
+import dask
+import numpy as np
+import torch
+from skywatch.aoi import load_aoi
+from skywatch.cube.mask import apply_mask
+from skywatch.detect.models import get_model
+from skywatch.grid import TileGrid
+from skywatch.sources.local import LocalSource
+torch.set_num_threads(1)
+imports = time.perf_counter() - t0
+spec = json.loads(sys.argv[1])
+pack = Path(spec["pack"])
+c = time.process_time()
+aoi = load_aoi(str(pack / "aoi.geojson"))
+grid = TileGrid.for_aoi(aoi)
+extent = grid.bounds_for(aoi)
+src = LocalSource(path=pack)
+bands = ["blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl"]
+arrays = {}
+for label, (start, end) in (("pre", spec["before"]), ("post", spec["after"])):
+    items = src.search(bbox=aoi.bbox, start=date.fromisoformat(start), end=date.fromisoformat(end),
+                       collection="sentinel-2-l2a")
+    cube = apply_mask(src.load(items, bands=bands, bounds=extent, epsg=grid.epsg, resolution=grid.resolution))
+    with dask.config.set(scheduler="synchronous"):
+        first = cube.isel(time=0).compute()
+    for b in bands[:-1]:
+        arrays[f"{label}:{b}"] = np.asarray(first[b].values, dtype=np.float32)
+    del cube, first
+read = time.process_time() - c
+c = time.process_time()
+for name in ("burn-scar-fcn", "active-fire-fcn", "clearcut-fcn", "roads-fcn"):
+    get_model(name).predict(arrays)  # skywatch's strips: the fastest of its measured ways to run them on CPU
+models = time.process_time() - c
+print(json.dumps({"imports_s": imports, "read_cpu_s": read, "models_cpu_s": models}))
+"""
+# Thread counts for the floor process: one thread each, whatever the caller's shell says.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "GDAL_NUM_THREADS": "1"}
+
 
 def _maxrss_mib() -> float:
     """Peak RSS of the calling process (run on each Dask worker)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MIB
 
 
-def _run(cmd: list[str], log: Path, *, cap_bytes: float | None = None) -> dict[str, Any]:
+def _run(
+    cmd: list[str], log: Path, *, cap_bytes: float | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run ``cmd`` to completion: wall s, exit code, its own ``ru_maxrss`` (os.wait4) and stdout.
 
-    With ``cap_bytes`` a watchdog kills the process once its RSS exceeds the cap (``capped`` is then True).
+    With ``cap_bytes`` a watchdog kills the process once its RSS exceeds the cap (``capped`` is then True). The
+    process gets :data:`CLEAN_ENV` updated with ``env``.
     """
     import psutil
 
     with log.with_suffix(".out").open("w") as out, log.with_suffix(".err").open("w") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=REPO, env=CLEAN_ENV)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=REPO, env={**CLEAN_ENV, **(env or {})})
         watched = psutil.Process(proc.pid)
         capped = False
         while True:
@@ -229,8 +288,8 @@ def _fmt(v: float | None, spec: str) -> str:
     return f"{'-':>{int(spec.split('.')[0])}}" if v is None else format(v, spec)
 
 
-def _measure(size: int, tmp: Path, method: str, cap: float, naive_too: bool) -> dict[str, Any]:
-    """Generate the pack of ``size`` px, run skywatch and (unless told not to) the naive route on it."""
+def _measure(size: int, tmp: Path, method: str, cap: float, naive_too: bool, floor_too: bool) -> dict[str, Any]:
+    """Generate the pack of ``size`` px, run skywatch and (unless told not to) the naive route and the floor on it."""
     pack = tmp / f"pack-{size}"
     gen = _run([sys.executable, "-c", GEN, str(pack), str(size)], tmp / f"gen-{size}")
     if gen["rc"] != 0:
@@ -251,6 +310,14 @@ def _measure(size: int, tmp: Path, method: str, cap: float, naive_too: bool) -> 
         if naive["rc"] == 0:
             naive.update(json.loads(naive["stdout"].strip().splitlines()[-1]))
         print(f"[{size} px] naive {naive['wall']:.1f} s (exit {naive['rc']})", file=sys.stderr)
+    floor: dict[str, Any] | None = None
+    if floor_too and method == "model":
+        spec = {"pack": str(pack), "before": BEFORE, "after": AFTER}
+        run = _run([sys.executable, "-c", FLOOR, json.dumps(spec)], tmp / f"floor-{size}", env=ONE_THREAD)
+        if run["rc"] != 0:
+            sys.exit(f"the floor at {size} px failed (exit {run['rc']}):\n{run['stderr'][-3000:]}")
+        floor = json.loads(run["stdout"].strip().splitlines()[-1])
+        print(f"[{size} px] floor measured in {run['wall']:.1f} s on one thread", file=sys.stderr)
     shutil.rmtree(pack, ignore_errors=True)
     wall = sky["wall"] + sky["cluster_start_s"]
     km2 = (size * 10 / 1000) ** 2
@@ -261,6 +328,7 @@ def _measure(size: int, tmp: Path, method: str, cap: float, naive_too: bool) -> 
         "gen_s": gen["wall"],
         "sky": sky,
         "naive": naive,
+        "floor": floor,
         "wall": wall,
         "tput": km2 / wall / (os.cpu_count() or 1),
         "worker": max(sky["workers_mib"]),
@@ -324,6 +392,27 @@ def _report(rows: list[dict[str, Any]], *, method: str, cap: float, command: str
     print(f"  from: {command}")
 
 
+def _report_floor(rows: list[dict[str, Any]]) -> None:
+    """The floor per size, and whether the speed goal (naive wall / 3) lies above it on this machine."""
+    cores = os.cpu_count() or 1
+    measured = [r for r in rows if r["floor"]]
+    if not measured:
+        return
+    print(f"floor (any route that reads these pixels with odc-stac and runs these four models, nothing else, its work "
+          f"spread perfectly over {cores} cores): start-up + (read + models CPU s) / {cores}")  # fmt: skip
+    for r in measured:
+        f = r["floor"]
+        floor = f["imports_s"] + (f["read_cpu_s"] + f["models_cpu_s"]) / cores
+        line = (f"  {r['size']} px: start-up {f['imports_s']:.1f} s + (read {f['read_cpu_s']:.1f} + models "
+                f"{f['models_cpu_s']:.1f} CPU s) / {cores} = {floor:.1f} s; skywatch {r['wall']:.1f} s is "
+                f"{r['wall'] / floor:.2f}x the floor")  # fmt: skip
+        if r["n_wall"]:
+            target = r["n_wall"] / 3
+            verdict = "below the floor: out of reach here" if target < floor else "above the floor"
+            line += f"; 3x the naive route needs {target:.1f} s, {verdict}"
+        print(line)
+
+
 def _linear_fit(rows: list[dict[str, Any]], cores: int) -> None:
     """Least-squares ``wall = fixed + km2 / rate`` over the sizes: the fixed cost of a run (start-up, the camera-trap
     work that does not grow with the imagery) apart from the cost per km2, and how far each size is off the line."""
@@ -351,14 +440,16 @@ def main() -> None:
     parser.add_argument("--naive-cap-gib", type=float, help="kill the naive route above this RSS (default: 85 %% "
                         "of the memory available at start)")  # fmt: skip
     parser.add_argument("--no-naive", action="store_true", help="skip the naive route")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor (read + models on one thread)")
     args = parser.parse_args()
     sizes = [1000, 2000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
     cap = args.naive_cap_gib * 2**30 if args.naive_cap_gib else 0.85 * psutil.virtual_memory().available
     exe = os.path.relpath(sys.executable)
     command = shlex.join([exe if not exe.startswith("..") else sys.executable, *sys.argv])
     with tempfile.TemporaryDirectory(prefix="skywatch-e2e-") as tmp:
-        rows = [_measure(size, Path(tmp), args.method, cap, not args.no_naive) for size in sizes]
+        rows = [_measure(size, Path(tmp), args.method, cap, not args.no_naive, not args.no_floor) for size in sizes]
     _report(rows, method=args.method, cap=cap, command=command)
+    _report_floor(rows)
 
 
 if __name__ == "__main__":

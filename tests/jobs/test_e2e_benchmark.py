@@ -1,0 +1,64 @@
+"""The routes ``benchmarks/e2e_scaling.py`` measures beside ``skywatch run`` still run, on a small SYNTHETIC pack.
+
+The naive route and the floor are scripts the benchmark starts in their own processes; nothing else imports them,
+so an API change in skywatch would first show as a benchmark that fails at 16x. These tests run both on a 400 px
+pack (about 10 s together) and check the report's verdict on the speed goal. They time nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.e2e_scaling import AFTER, BEFORE, FLOOR, NAIVE, ONE_THREAD, _report_floor, _run
+from skywatch.jobs.sample import write_sample
+
+MODELS = {"burn-scar-fcn", "active-fire-fcn", "clearcut-fcn", "roads-fcn"}
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_sample(tmp_path_factory.mktemp("e2e") / "pack", size_px=400)
+
+
+def _script(code: str, spec: dict[str, Any], log: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    run = _run([sys.executable, "-c", code, json.dumps(spec)], log, env=env)
+    assert run["rc"] == 0, run["stderr"][-2000:]
+    result: dict[str, Any] = json.loads(run["stdout"].strip().splitlines()[-1])
+    return result
+
+
+def test_the_naive_route_loads_the_pack_and_runs_every_model(pack: Path, tmp_path: Path) -> None:
+    spec = {"pack": str(pack), "method": "model", "before": BEFORE, "after": AFTER}
+    result = _script(NAIVE, spec, tmp_path / "naive")
+    assert result["shape"] == [400, 400]
+    assert set(result["detected_px"]) == MODELS
+    assert result["timings"]["load"] > 0 and result["timings"]["detect"] > 0
+
+
+def test_the_floor_measures_the_read_and_the_models_on_one_thread(pack: Path, tmp_path: Path) -> None:
+    spec = {"pack": str(pack), "before": BEFORE, "after": AFTER}
+    result = _script(FLOOR, spec, tmp_path / "floor", env=ONE_THREAD)
+    assert set(result) == {"imports_s", "read_cpu_s", "models_cpu_s"}
+    assert all(v > 0 for v in result.values())
+
+
+def _row(wall: float, n_wall: float | None) -> dict[str, Any]:
+    floor = {"imports_s": 2.0, "read_cpu_s": 8.0, "models_cpu_s": 8.0}
+    return {"size": 4000, "wall": wall, "n_wall": n_wall, "floor": floor}
+
+
+def test_the_report_says_whether_3x_is_above_the_floor(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)  # floor = 2 + 16 / 2 = 10 s
+    _report_floor([_row(25.0, 27.0), _row(25.0, 33.0), _row(25.0, None)])
+    lines = capsys.readouterr().out.splitlines()
+    assert "= 10.0 s; skywatch 25.0 s is 2.50x the floor" in lines[1]
+    assert lines[1].endswith("3x the naive route needs 9.0 s, below the floor: out of reach here")
+    assert lines[2].endswith("3x the naive route needs 11.0 s, above the floor")
+    assert "naive" not in lines[3]
