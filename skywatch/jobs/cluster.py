@@ -15,12 +15,21 @@ So skywatch's own cluster leaves that variable out and its workers run on glibc'
 glibc keeps for reuse: a worker's peak went from 825 to 871 MiB at 16x. That peak does not grow with the AOI, so
 what a worker keeps between tiles stays under it.
 
+It also starts its workers with ``MALLOC_ARENA_MAX=1`` (glibc's ``M_ARENA_MAX``: one malloc arena for all threads).
+A worker runs its tasks on a thread of its own, which glibc gives an arena of its own next to the main thread's, and
+how the two keep freed memory made the worker's peak vary from run to run. ``skywatch run`` on the 16x benchmark
+pack, 2 workers x 1 thread, the larger worker's peak: 860-913 MiB over 8 runs with glibc's default arenas,
+859-867 MiB over 7 runs with one (26.1-30.2 s against 26.7-29.0 s of wall time, the same within this machine's
+drift). With 1 worker x 2 threads: 1029-1111 against 1002-1075 MiB, 30.2-30.6 against 28.0-28.7 s (two runs each).
+
 What the workers inherit instead is this process's environment, so:
 
-- a ``MALLOC_TRIM_THRESHOLD_`` the caller set is passed down as it is;
+- a ``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_ARENA_MAX`` the caller set is passed down as it is;
 - so is one that an earlier default LocalCluster in the same process left behind: the Nanny writes its pre-spawn
   settings into the environment of the process that starts it (``os.environ.update``, before each spawn). Starting
-  this cluster does the same with the settings it keeps (one OpenMP/MKL/OpenBLAS thread, ``PYTHONHASHSEED``).
+  this cluster does the same with the settings it keeps (one OpenMP/MKL/OpenBLAS thread, ``PYTHONHASHSEED``) and
+  with ``MALLOC_ARENA_MAX=1``: processes this one starts later inherit them (glibc reads them when a process
+  starts, so this process's own malloc does not change).
 
 A user's cluster (``--scheduler``) is left as its administrator configured it; the README says how to set the same
 there.
@@ -35,14 +44,16 @@ import dask
 if TYPE_CHECKING:
     from distributed import LocalCluster
 
-__all__ = ["NANNY_TRIM_KEY", "start_local_cluster"]
+__all__ = ["NANNY_ARENA_KEY", "NANNY_TRIM_KEY", "start_local_cluster"]
 
 NANNY_TRIM_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+NANNY_ARENA_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_ARENA_MAX"
 
 
 def start_local_cluster(*, workers: int, threads_per_worker: int,
                         memory_limit: str | int | float = "auto") -> LocalCluster:  # fmt: skip
-    """Start a LocalCluster of worker processes on glibc's malloc defaults, its dashboard on a free port.
+    """Start a LocalCluster of worker processes on glibc's malloc defaults but one arena, its dashboard on a free
+    port.
 
     Each Nanny computes its workers' environment once, when it is created, and reuses it for every restart of its
     worker (a worker that dies is started again with it); all of them are created before this returns.
@@ -57,8 +68,9 @@ def start_local_cluster(*, workers: int, threads_per_worker: int,
     """
     from distributed import LocalCluster
 
-    # None: distributed drops the variable (nanny._get_env_variables). Dashboard ":0" (a free port): None would still
-    # mean :8787, which warns when two jobs run at once.
-    with dask.config.set({NANNY_TRIM_KEY: None}):
+    # None: distributed drops the variable (nanny._get_env_variables); a variable already in os.environ wins over
+    # the config's value, so a caller's MALLOC_ARENA_MAX stays. Dashboard ":0" (a free port): None would still mean
+    # :8787, which warns when two jobs run at once.
+    with dask.config.set({NANNY_TRIM_KEY: None, NANNY_ARENA_KEY: 1}):
         return LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
                             memory_limit=memory_limit, dashboard_address=":0")  # fmt: skip

@@ -1,4 +1,5 @@
-"""skywatch's own LocalCluster: its workers start without the Nanny's trim threshold (see skywatch.jobs.cluster).
+"""skywatch's own LocalCluster: its workers start without the Nanny's trim threshold and with one malloc arena (see
+skywatch.jobs.cluster).
 Linux only: the workers' start environment is read from /proc."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 import dask
 import pytest
 
-from skywatch.jobs.cluster import NANNY_TRIM_KEY, start_local_cluster
+from skywatch.jobs.cluster import NANNY_ARENA_KEY, NANNY_TRIM_KEY, start_local_cluster
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(),
                                 reason="reads the workers' start environment from /proc (Linux)")  # fmt: skip
@@ -28,7 +29,7 @@ def start_environ(pid: int | str = "self") -> dict[str, str]:
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # a LocalCluster started earlier in this process (other tests) leaves the Nanny's settings in os.environ, and a
     # CI may export its own thread count
-    for name in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS"):
+    for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX", "OMP_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
     import distributed  # noqa: F401  (its defaults enter dask.config when it is imported)
 
@@ -43,8 +44,10 @@ def test_own_cluster_workers_start_without_the_nanny_trim_threshold() -> None:
     with start_local_cluster(workers=1, threads_per_worker=1) as cluster, Client(cluster) as client:
         (seen,) = client.run(start_environ).values()
     assert "MALLOC_TRIM_THRESHOLD_" not in seen
+    assert seen.get("MALLOC_ARENA_MAX") == "1"
     assert seen.get("OMP_NUM_THREADS") == "1"  # the other pre-spawn settings stay
-    assert dask.config.get(NANNY_TRIM_KEY) == 65536  # only that cluster's start saw the override
+    # only that cluster's start saw the overrides
+    assert dask.config.get(NANNY_TRIM_KEY) == 65536 and dask.config.get(NANNY_ARENA_KEY, None) is None
 
 
 @pytest.mark.usefixtures("clean_env")
@@ -66,14 +69,18 @@ def test_a_worker_the_nanny_restarts_starts_without_it_too() -> None:
             time.sleep(0.2)
         (seen,) = client.run(start_environ).values()
     assert "MALLOC_TRIM_THRESHOLD_" not in seen
+    assert seen.get("MALLOC_ARENA_MAX") == "1"
 
 
-def test_a_trim_threshold_the_caller_sets_is_passed_down(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The documented contract: the override drops only distributed's default, never a value the caller set
-    (fails if the override is ever made by clearing or forcing the variable)."""
+def test_malloc_settings_the_caller_sets_are_passed_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented contract: the overrides drop only distributed's default trim threshold and add one arena
+    where the caller set none, never replacing a value the caller set (fails if an override is ever made by
+    clearing or forcing the variable)."""
     from distributed import Client
 
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1048576")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     with start_local_cluster(workers=1, threads_per_worker=1) as cluster, Client(cluster) as client:
         (seen,) = client.run(start_environ).values()
     assert seen.get("MALLOC_TRIM_THRESHOLD_") == "1048576"
+    assert seen.get("MALLOC_ARENA_MAX") == "4"
