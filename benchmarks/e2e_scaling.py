@@ -23,9 +23,10 @@ Packs are generated with ``write_sample(size_px=...)`` (1000 px = the 10 km samp
   pixels with odc-stac and run the four shipped models, with nothing else. One process on one thread loads the whole
   before and after cubes as the naive route does (dask's synchronous scheduler) and runs each model in skywatch's
   strips; its CPU seconds for the read and for the models, spread perfectly over the cores, plus its start-up
-  (Python, skywatch, odc-stac, torch: what each worker pays before its first tile) make the floor. skywatch pays it
-  and more (tile halos, outputs, fusion, delivery). Where the naive route's wall / 3 is below the floor, the 3x goal
-  is out of reach on this machine for any such route; the report says so.
+  (Python, skywatch, odc-stac, torch: what each worker pays before its first tile) make the floor. It writes
+  nothing; skywatch pays it and more (tile halos, outputs, fusion, delivery). Where the naive route's wall / 3 is
+  below the floor, the 3x goal is out of reach on this machine for any route that reads these pixels, runs these
+  models and starts as a worker does; the report says so.
 
 Every measured process (skywatch's CLI, the naive route) starts with the environment this script started with,
 not the one a LocalCluster leaves in this process.
