@@ -30,7 +30,10 @@ What the workers inherit instead is this process's environment, so:
   settings into the environment of the process that starts it (``os.environ.update``, before each spawn). Starting
   this cluster does the same with the settings it keeps (one OpenMP/MKL/OpenBLAS thread, ``PYTHONHASHSEED``) and
   with ``MALLOC_ARENA_MAX=1``: processes this one starts later inherit them (glibc reads them when a process
-  starts, so this process's own malloc does not change).
+  starts, so this process's own malloc does not change). In ``skywatch run`` the presence run starts before the
+  cluster, so it does not; a second job run from the same Python process (the API, a notebook) starts its presence
+  run with them. Its layers do not depend on them (one BLAS thread gives them to float rounding, see
+  :mod:`skywatch.jobs.presence_proc`).
 
 A user's cluster (``--scheduler``) is left as its administrator configured it; the README says how to set the same
 there.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dask
@@ -23,6 +24,16 @@ def start_environ(pid: int | str = "self") -> dict[str, str]:
     empty for a process that has already exited. Linux (/proc)."""
     raw = Path(f"/proc/{pid}/environ").read_bytes()
     return dict(entry.decode().split("=", 1) for entry in raw.split(b"\0") if b"=" in entry)
+
+
+@pytest.fixture(autouse=True)
+def restore_environ() -> Iterator[None]:
+    """Starting a LocalCluster writes the Nanny's pre-spawn settings into this process's os.environ (which
+    monkeypatch does not record for variables that were absent): put the environment back as it was."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture
@@ -56,6 +67,9 @@ def test_a_worker_the_nanny_restarts_starts_without_it_too() -> None:
 
     with start_local_cluster(workers=1, threads_per_worker=1) as cluster, Client(cluster) as client:
         (pid,) = client.run(os.getpid).values()
+        # the first spawn wrote the setting into this process's environment too; without it here, the restarted
+        # worker can only have it from the environment the Nanny computed when the cluster started
+        del os.environ["MALLOC_ARENA_MAX"]
         os.kill(pid, signal.SIGKILL)  # as the worker-loss tests do: the Nanny starts a new worker process
         deadline = time.monotonic() + 60
         while True:

@@ -43,7 +43,8 @@ def test_the_naive_route_loads_the_pack_and_runs_every_model(pack: Path, tmp_pat
 def test_the_floor_measures_the_read_and_the_models_on_one_thread(pack: Path, tmp_path: Path) -> None:
     spec = {"pack": str(pack), "before": BEFORE, "after": AFTER}
     result = _script(FLOOR, spec, tmp_path / "floor", env=ONE_THREAD)
-    assert set(result) == {"imports_s", "read_cpu_s", "models_cpu_s"}
+    assert set(result) == {"imports_s", "read_cpu_s", "models_cpu_s", "torch_threads"}
+    assert result["torch_threads"] == 1  # its CPU seconds are one thread's work
     assert all(v > 0 for v in result.values())
 
 
@@ -56,9 +57,10 @@ def test_the_report_says_whether_3x_is_above_the_floor(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: 2)  # floor = 2 + 16 / 2 = 10 s
-    _report_floor([_row(25.0, 27.0), _row(25.0, 33.0), _row(25.0, None)])
+    _report_floor([_row(25.0, 27.0), _row(25.0, 33.0), _row(25.0, 30.0), _row(25.0, None)])
     lines = capsys.readouterr().out.splitlines()
     assert "= 10.0 s; skywatch 25.0 s is 2.50x the floor" in lines[1]
-    assert lines[1].endswith("3x the naive route needs 9.0 s, below the floor: out of reach here")
-    assert lines[2].endswith("3x the naive route needs 11.0 s, above the floor")
-    assert "naive" not in lines[3]
+    assert lines[1].endswith("3x the naive route needs 9.0 s, 10 % below the floor: out of reach here")
+    assert lines[2].endswith("3x the naive route needs 11.0 s, 10 % above the floor")
+    assert lines[3].endswith("3x the naive route needs 10.0 s, at the floor")
+    assert "naive" not in lines[4]
