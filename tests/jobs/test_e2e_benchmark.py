@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from benchmarks.e2e_scaling import AFTER, BEFORE, FLOOR, NAIVE, ONE_THREAD, _report_floor, _run
+from benchmarks.e2e_scaling import AFTER, BEFORE, FLOOR, FLOOR_BANDS, NAIVE, ONE_THREAD, _report_floor, _run
+from skywatch.jobs.detect import BANDS
 from skywatch.jobs.sample import write_sample
 
 MODELS = {"burn-scar-fcn", "active-fire-fcn", "clearcut-fcn", "roads-fcn"}
@@ -41,7 +42,8 @@ def test_the_naive_route_loads_the_pack_and_runs_every_model(pack: Path, tmp_pat
 
 
 def test_the_floor_measures_the_read_and_the_models_on_one_thread(pack: Path, tmp_path: Path) -> None:
-    spec = {"pack": str(pack), "before": BEFORE, "after": AFTER}
+    assert list(BANDS) == FLOOR_BANDS  # the floor reads what skywatch's tiles read, no more
+    spec = {"pack": str(pack), "before": BEFORE, "after": AFTER, "bands": FLOOR_BANDS}
     result = _script(FLOOR, spec, tmp_path / "floor", env=ONE_THREAD)
     assert set(result) == {"imports_s", "read_cpu_s", "models_cpu_s", "torch_threads"}
     assert result["torch_threads"] == 1  # its CPU seconds are one thread's work
