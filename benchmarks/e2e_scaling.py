@@ -20,13 +20,15 @@ Packs are generated with ``write_sample(size_px=...)`` (1000 px = the 10 km samp
   baselines instead. It writes no outputs, so it does less than skywatch. Its peak RSS is its ``ru_maxrss``; a
   watchdog kills it above ``--naive-cap-gib`` (reported as such, not as a result).
 - floor (``--method model``, unless ``--no-floor``): the least a route built from these parts can take on this machine
-  (odc-stac's whole-cube read, the four shipped models in skywatch's strips, the start-up not overlapped with the
-  work), with nothing else. One process on one thread loads the whole before and after cubes of the bands skywatch
-  reads (dask's synchronous scheduler) and runs each model in skywatch's strips; its CPU seconds for the read and for
-  the models, spread perfectly over the cores, plus its start-up (Python, skywatch, odc-stac, torch: what each worker
-  pays before its first tile) make the floor. It writes nothing; skywatch pays it and more (tile halos, outputs,
-  fusion, delivery). The report says by how much the naive route's wall / 3 lies below or above it: below, the 3x goal
-  is out of reach on this machine for a route built this way.
+  to make the job's rasters (odc-stac's whole-cube read, the four shipped models in skywatch's strips, skywatch's COG
+  writer; the start-up not overlapped with the work). One process on one thread loads the whole before and after cubes
+  of the bands skywatch reads (dask's synchronous scheduler), runs each model in skywatch's strips and writes each
+  detector's classes and probability as a COG once, from memory; its CPU seconds for the read, the models and the
+  COGs, spread perfectly over the cores, plus its start-up (Python, skywatch, odc-stac, torch: what each worker pays
+  before its first tile) make the floor, printed also without the COGs. It has no halo, no tiles, no vectors, no
+  GeoPackages, no fusion and no QGIS delivery, all of which skywatch pays on top. The report says by how much the
+  naive route's wall / 3 lies below or above it: below, the 3x goal is out of reach on this machine for a route built
+  this way.
 
 Every measured process (skywatch's CLI, the naive route) starts with the environment this script started with,
 not the one a LocalCluster leaves in this process.
@@ -143,11 +145,11 @@ shape = next(iter(arrays.values())).shape
 print(json.dumps({"timings": timings, "shape": list(shape), "detected_px": detected}))
 """
 
-# The floor: what a route built from these parts must spend on this machine (odc-stac's whole-cube read, the four
-# models in skywatch's strips), with nothing else (no halo, no tiles, no outputs, no fusion). One process, one thread
-# (dask's synchronous scheduler, one torch thread), so its CPU seconds are the work itself; the floor in wall seconds
-# is that work spread perfectly over the cores, plus the start-up a worker pays before its first tile (Python,
-# skywatch, odc-stac, torch).
+# The floor: what a route built from these parts must spend on this machine to make the job's rasters (odc-stac's
+# whole-cube read, the four models in skywatch's strips, skywatch's COG writer), with nothing else. One process, one
+# thread (dask's synchronous scheduler, one torch thread, GDAL on one thread), so its CPU seconds are the work
+# itself; the floor in wall seconds is that work spread perfectly over the cores, plus the start-up a worker pays
+# before its first tile (Python, skywatch, odc-stac, torch).
 FLOOR = r"""
 import time
 t0 = time.perf_counter()
@@ -184,10 +186,27 @@ for label, (start, end) in (("pre", spec["before"]), ("post", spec["after"])):
     del cube, first
 read = time.process_time() - c
 c = time.process_time()
+prob = {}
 for name in ("burn-scar-fcn", "active-fire-fcn", "clearcut-fcn", "roads-fcn"):
-    get_model(name).predict(arrays)  # skywatch's strips: the fastest of its measured ways to run them on CPU
+    prob[name] = get_model(name).predict(arrays)  # skywatch's strips: the fastest of its measured ways on CPU
 models = time.process_time() - c
-print(json.dumps({"imports_s": imports, "read_cpu_s": read, "models_cpu_s": models,
+del arrays
+# The job's raster outputs, each written once from memory with skywatch's COG writer: per detector its classes
+# (uint8) and its probability (float32), as `skywatch run` delivers them.
+c = time.process_time()
+from affine import Affine
+from skywatch.outputs.cog import write_cog
+transform = Affine(grid.resolution, 0.0, extent[0], 0.0, -grid.resolution, extent[3])
+out = Path(spec["out"])
+out.mkdir(parents=True, exist_ok=True)
+for task, name in (("fire", "burn-scar-fcn"), ("clearcut", "clearcut-fcn"), ("roads", "roads-fcn")):
+    p = prob[name]
+    classes = np.where(p >= get_model(name).spec.threshold, 2, 1).astype(np.uint8)
+    classes[np.isnan(p)] = 0
+    write_cog(out / f"{task}.tif", classes, transform=transform, epsg=grid.epsg, nodata=0, categorical=True)
+    write_cog(out / f"{task}_prob.tif", p, transform=transform, epsg=grid.epsg, nodata=float("nan"))
+write = time.process_time() - c
+print(json.dumps({"imports_s": imports, "read_cpu_s": read, "models_cpu_s": models, "write_cpu_s": write,
                   "torch_threads": torch.get_num_threads()}))
 """
 # The bands skywatch's tiles read (skywatch.jobs.detect.BANDS, SCL last; a test keeps the two equal): the naive
@@ -319,8 +338,10 @@ def _measure(size: int, tmp: Path, method: str, cap: float, naive_too: bool, flo
         print(f"[{size} px] naive {naive['wall']:.1f} s (exit {naive['rc']})", file=sys.stderr)
     floor: dict[str, Any] | None = None
     if floor_too and method == "model":
-        spec = {"pack": str(pack), "before": BEFORE, "after": AFTER, "bands": FLOOR_BANDS}
+        spec = {"pack": str(pack), "before": BEFORE, "after": AFTER, "bands": FLOOR_BANDS,
+                "out": str(tmp / f"floor-out-{size}")}  # fmt: skip
         run = _run([sys.executable, "-c", FLOOR, json.dumps(spec)], tmp / f"floor-{size}", env=ONE_THREAD)
+        shutil.rmtree(spec["out"], ignore_errors=True)
         if run["rc"] != 0:
             sys.exit(f"the floor at {size} px failed (exit {run['rc']}):\n{run['stderr'][-3000:]}")
         floor = json.loads(run["stdout"].strip().splitlines()[-1])
@@ -403,19 +424,22 @@ def _report(rows: list[dict[str, Any]], *, method: str, cap: float, command: str
 
 
 def _report_floor(rows: list[dict[str, Any]]) -> None:
-    """The floor per size, and where the speed goal (naive wall / 3) lies against it, by how much."""
+    """The floor per size (with and without writing the job's rasters), and where the speed goal (naive wall / 3)
+    lies against it, by how much."""
     cores = os.cpu_count() or 1
     measured = [r for r in rows if r["floor"]]
     if not measured:
         return
-    print(f"floor (odc-stac's whole-cube read and the four models in skywatch's strips, nothing else, the work "
-          f"spread perfectly over {cores} cores after a worker's start-up): start-up + (read + models CPU s) / "
-          f"{cores}")  # fmt: skip
+    print(f"floor (odc-stac's whole-cube read, the four models in skywatch's strips and the job's six COGs written "
+          f"once, nothing else; the work spread perfectly over {cores} cores after a worker's start-up): "
+          f"start-up + (read + models + COGs CPU s) / {cores}")  # fmt: skip
     for r in measured:
         f = r["floor"]
-        floor = f["imports_s"] + (f["read_cpu_s"] + f["models_cpu_s"]) / cores
+        bare = f["imports_s"] + (f["read_cpu_s"] + f["models_cpu_s"]) / cores
+        floor = bare + f["write_cpu_s"] / cores
         line = (f"  {r['size']} px: start-up {f['imports_s']:.1f} s + (read {f['read_cpu_s']:.1f} + models "
-                f"{f['models_cpu_s']:.1f} CPU s) / {cores} = {floor:.1f} s; skywatch {r['wall']:.1f} s is "
+                f"{f['models_cpu_s']:.1f} + COGs {f['write_cpu_s']:.1f} CPU s) / {cores} = {floor:.1f} s "
+                f"({bare:.1f} s without the COGs); skywatch {r['wall']:.1f} s is "
                 f"{r['wall'] / floor:.2f}x the floor")  # fmt: skip
         if r["n_wall"]:
             target = r["n_wall"] / 3
