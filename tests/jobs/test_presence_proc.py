@@ -45,6 +45,19 @@ def test_presence_process_writes_the_layers_and_returns_the_stations(sample_dir:
     assert not run.stage.exists()
 
 
+def _environ_once_set(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> dict[str, str]:
+    """The start environment of a child that Popen has just returned: Popen returns once the exec has closed its
+    close-on-exec pipe, which the kernel does before it sets up the new program's environment, so for a moment
+    /proc/<pid>/environ reads empty (26 of 300 reads right after Popen on a 2-core machine; a clean-clone .ci/run
+    failed on it once). Read again until it is set or the child has ended."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        environ = start_environ(proc.pid)
+        if environ or proc.poll() is not None or time.monotonic() > deadline:
+            return environ
+        time.sleep(0.01)
+
+
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the child's environment from /proc (Linux)")
 def test_the_presence_run_gets_one_blas_thread_when_the_caller_sets_no_count(
     sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -55,7 +68,7 @@ def test_the_presence_run_gets_one_blas_thread_when_the_caller_sets_no_count(
     job = _config(tmp_path, sample_dir)
     run = start_presence(job.model_dump_json(), tmp_path / "ckpt")
     try:  # the environment it was started with (it imports for a second before it does anything)
-        environ = start_environ(run.proc.pid)
+        environ = _environ_once_set(run.proc)
     finally:
         run.stop()
     assert environ, f"the child ended before its environment was read (exit {run.proc.poll()})"
