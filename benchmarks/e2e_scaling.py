@@ -74,34 +74,45 @@ write_sample(Path(sys.argv[1]), size_px=int(sys.argv[2]))
 print(json.dumps({"seconds": time.perf_counter() - t}))
 """
 
-NAIVE = r"""
-import json, sys, time
+# The whole-cube read both the naive route and the floor make (prepended to each script): the before and after
+# windows with odc-stac, SCL-masked, the first (here the only) scene of each, as float32 ``date:band`` arrays.
+LOAD_WHOLE = r"""
+import contextlib, json, sys, time
 from datetime import date
 from pathlib import Path
+import dask
 import numpy as np
 from skywatch.aoi import load_aoi
 from skywatch.cube.mask import apply_mask
 from skywatch.grid import TileGrid
 from skywatch.sources.local import LocalSource
+def load_whole(spec, bands, scheduler=None):
+    pack = Path(spec["pack"])
+    aoi = load_aoi(str(pack / "aoi.geojson"))
+    grid = TileGrid.for_aoi(aoi)
+    extent = grid.bounds_for(aoi)
+    src = LocalSource(path=pack)
+    arrays, valid = {}, {}
+    for label, (start, end) in (("pre", spec["before"]), ("post", spec["after"])):
+        items = src.search(bbox=aoi.bbox, start=date.fromisoformat(start), end=date.fromisoformat(end),
+                           collection="sentinel-2-l2a")
+        cube = apply_mask(src.load(items, bands=bands, bounds=extent, epsg=grid.epsg, resolution=grid.resolution))
+        with dask.config.set(scheduler=scheduler) if scheduler else contextlib.nullcontext():  # default: threads
+            first = cube.isel(time=0).compute()  # the whole window in memory, first scene
+        for b in bands[:-1]:
+            arrays[f"{label}:{b}"] = np.asarray(first[b].values, dtype=np.float32)
+        valid[label] = np.asarray(first["valid"].values, dtype=bool)
+        del cube, first
+    return grid, extent, arrays, valid
+"""
+
+NAIVE = (
+    LOAD_WHOLE
+    + r"""
 spec = json.loads(sys.argv[1])
-pack = Path(spec["pack"])
 timings = {}
 t = time.perf_counter()
-aoi = load_aoi(str(pack / "aoi.geojson"))
-grid = TileGrid.for_aoi(aoi)
-extent = grid.bounds_for(aoi)
-src = LocalSource(path=pack)
-bands = ["blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl"]
-arrays, valid = {}, {}
-for label, (start, end) in (("pre", spec["before"]), ("post", spec["after"])):
-    items = src.search(bbox=aoi.bbox, start=date.fromisoformat(start), end=date.fromisoformat(end),
-                       collection="sentinel-2-l2a")
-    cube = apply_mask(src.load(items, bands=bands, bounds=extent, epsg=grid.epsg, resolution=grid.resolution))
-    first = cube.isel(time=0).compute()  # the whole window in memory, first scene
-    for b in bands[:-1]:
-        arrays[f"{label}:{b}"] = np.asarray(first[b].values, dtype=np.float32)
-    valid[label] = np.asarray(first["valid"].values, dtype=bool)
-    del cube, first
+grid, extent, arrays, valid = load_whole(spec, ["blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl"])
 timings["load"] = time.perf_counter() - t
 t = time.perf_counter()
 detected = {}
@@ -144,46 +155,27 @@ timings["detect"] = time.perf_counter() - t
 shape = next(iter(arrays.values())).shape
 print(json.dumps({"timings": timings, "shape": list(shape), "detected_px": detected}))
 """
+)
 
 # The floor: what a route built from these parts must spend on this machine to make the job's rasters (odc-stac's
 # whole-cube read, the four models in skywatch's strips, skywatch's COG writer), with nothing else. One process, one
 # thread (dask's synchronous scheduler, one torch thread, GDAL on one thread), so its CPU seconds are the work
 # itself; the floor in wall seconds is that work spread perfectly over the cores, plus the start-up a worker pays
 # before its first tile (Python, skywatch, odc-stac, torch).
-FLOOR = r"""
+FLOOR = (
+    r"""
 import time
 t0 = time.perf_counter()
-import json, sys
-from datetime import date
-from pathlib import Path
-import dask
-import numpy as np
+"""
+    + LOAD_WHOLE
+    + r"""
 import torch
-from skywatch.aoi import load_aoi
-from skywatch.cube.mask import apply_mask
 from skywatch.detect.models import get_model
-from skywatch.grid import TileGrid
-from skywatch.sources.local import LocalSource
 torch.set_num_threads(1)
 imports = time.perf_counter() - t0
 spec = json.loads(sys.argv[1])
-pack = Path(spec["pack"])
 c = time.process_time()
-aoi = load_aoi(str(pack / "aoi.geojson"))
-grid = TileGrid.for_aoi(aoi)
-extent = grid.bounds_for(aoi)
-src = LocalSource(path=pack)
-bands = spec["bands"]
-arrays = {}
-for label, (start, end) in (("pre", spec["before"]), ("post", spec["after"])):
-    items = src.search(bbox=aoi.bbox, start=date.fromisoformat(start), end=date.fromisoformat(end),
-                       collection="sentinel-2-l2a")
-    cube = apply_mask(src.load(items, bands=bands, bounds=extent, epsg=grid.epsg, resolution=grid.resolution))
-    with dask.config.set(scheduler="synchronous"):
-        first = cube.isel(time=0).compute()
-    for b in bands[:-1]:
-        arrays[f"{label}:{b}"] = np.asarray(first[b].values, dtype=np.float32)
-    del cube, first
+grid, extent, arrays, _ = load_whole(spec, spec["bands"], scheduler="synchronous")
 read = time.process_time() - c
 c = time.process_time()
 prob = {}
@@ -209,6 +201,7 @@ write = time.process_time() - c
 print(json.dumps({"imports_s": imports, "read_cpu_s": read, "models_cpu_s": models, "write_cpu_s": write,
                   "torch_threads": torch.get_num_threads()}))
 """
+)
 # The bands skywatch's tiles read (skywatch.jobs.detect.BANDS, SCL last; a test keeps the two equal): the naive
 # route also reads green, which no model uses. Passed in, so the floor's start-up does not import the detector
 # module (geopandas and more) that it does not use.

@@ -14,16 +14,10 @@ import dask
 import pytest
 
 from skywatch.jobs.cluster import NANNY_ARENA_KEY, NANNY_TRIM_KEY, start_local_cluster
+from tests.helpers.proc_environ import start_environ
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(),
                                 reason="reads the workers' start environment from /proc (Linux)")  # fmt: skip
-
-
-def start_environ(pid: int | str = "self") -> dict[str, str]:
-    """The environment process ``pid`` started with (what glibc read at its start, not its os.environ today);
-    empty for a process that has already exited. Linux (/proc)."""
-    raw = Path(f"/proc/{pid}/environ").read_bytes()
-    return dict(entry.decode().split("=", 1) for entry in raw.split(b"\0") if b"=" in entry)
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from skywatch.jobs.config import JobConfig, load_job
 from skywatch.jobs.presence_proc import PRESENCE_THREADS, STAGE_PREFIX, THREAD_COUNT_VARS, presence_env, start_presence
 from skywatch.jobs.runner import _compute, plan_job
 from skywatch.jobs.tiles import TileTask
-from tests.jobs.test_cluster import start_environ
+from tests.helpers.proc_environ import child_start_environ
 from tests.jobs.test_run import _job
 
 
@@ -45,19 +45,6 @@ def test_presence_process_writes_the_layers_and_returns_the_stations(sample_dir:
     assert not run.stage.exists()
 
 
-def _environ_once_set(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> dict[str, str]:
-    """The start environment of a child that Popen has just returned: Popen returns once the exec has closed its
-    close-on-exec pipe, which the kernel does before it sets up the new program's environment, so for a moment
-    /proc/<pid>/environ reads empty (26 of 300 reads right after Popen on a 2-core machine; a clean-clone .ci/run
-    failed on it once). Read again until it is set or the child has ended."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        environ = start_environ(proc.pid)
-        if environ or proc.poll() is not None or time.monotonic() > deadline:
-            return environ
-        time.sleep(0.01)
-
-
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the child's environment from /proc (Linux)")
 def test_the_presence_run_gets_one_blas_thread_when_the_caller_sets_no_count(
     sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -68,7 +55,7 @@ def test_the_presence_run_gets_one_blas_thread_when_the_caller_sets_no_count(
     job = _config(tmp_path, sample_dir)
     run = start_presence(job.model_dump_json(), tmp_path / "ckpt")
     try:  # the environment it was started with (it imports for a second before it does anything)
-        environ = _environ_once_set(run.proc)
+        environ = child_start_environ(run.proc)
     finally:
         run.stop()
     assert environ, f"the child ended before its environment was read (exit {run.proc.poll()})"
