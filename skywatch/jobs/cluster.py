@@ -19,7 +19,7 @@ It also starts its workers with ``MALLOC_ARENA_MAX=1`` (glibc's ``M_ARENA_MAX``:
 A worker runs its tasks on a thread of its own, which glibc gives an arena of its own next to the main thread's, and
 how the two keep freed memory made the worker's peak vary from run to run. ``skywatch run`` on the 16x benchmark
 pack, 2 workers x 1 thread, the larger worker's peak: 859-913 MiB over 9 runs with glibc's default arenas,
-854-876 MiB over 11 runs with one (7 runs each of ``skywatch run`` alone: 26.1-30.2 s against 26.7-29.0 s of
+854-876 MiB over 12 runs with one (7 runs each of ``skywatch run`` alone: 26.1-30.2 s against 26.7-29.0 s of
 wall time, the same within this machine's drift). With 1 worker x 2 threads: 1029-1111 against 1002-1075 MiB,
 30.2-30.6 against 28.0-28.7 s (two runs each).
 
